@@ -1,0 +1,3 @@
+from consentgen.cli import main
+
+main()

@@ -1,0 +1,174 @@
+"""The library surface: what the CLI calls, and what scripts import.
+
+    from consentgen import Request, build_document, render
+    doc = build_document(Request(state="CA", setting="couples"), practice="practice.yaml")
+    html = render(doc, "html")
+
+Nothing here prints or exits; errors are ConsentgenError subclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from consentgen import compose, jurisdictions, profile
+from consentgen.errors import UserError
+from consentgen.model import Document, PracticeProfile, Request, Source
+from consentgen.resources import SearchPath
+
+PathLike = str | Path
+
+
+@functools.lru_cache(maxsize=8)
+def _env(template_dirs: tuple[str, ...]) -> Any:
+    from consentgen.render.markdown import make_env
+
+    return make_env(list(template_dirs))
+
+
+def _search(data_dirs: tuple[PathLike, ...] | list[PathLike]) -> SearchPath:
+    return SearchPath.make(tuple(Path(d) for d in data_dirs))
+
+
+def load_profile(practice: PathLike | PracticeProfile | None) -> PracticeProfile:
+    if isinstance(practice, PracticeProfile):
+        return practice
+    return profile.load(Path(practice) if practice is not None else None)
+
+
+def build_document(
+    request: Request,
+    *,
+    practice: PathLike | PracticeProfile | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> Document:
+    """Compose and write the consent document for `request`."""
+    from consentgen.render.markdown import write_document
+
+    search = _search(data_dirs)
+    code = jurisdictions.normalize_code(request.state, search)
+    as_of = request.as_of or dt.date.today()
+    request = dataclasses.replace(request, state=code, as_of=as_of)
+    federal, state = jurisdictions.load(code, search)
+    law = jurisdictions.merge(federal.jurisdiction, state.jurisdiction, as_of)
+    practice_profile = load_profile(practice)
+    plan = compose.plan(request, law, practice_profile)
+    sources = tuple(
+        Source(code=f.jurisdiction.code, name=f.jurisdiction.name,
+               last_reviewed=f.jurisdiction.last_reviewed, origin=f.origin)
+        for f in (federal, state)
+    )
+    env = _env(tuple(search.template_dirs()))
+    data_files = [(f"jurisdictions/{f.path.name}", f.sha256) for f in (federal, state)]
+    return write_document(plan, practice_profile, env, data_files, sources)
+
+
+def render(
+    document: Document,
+    format: str = "md",
+    *,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> str:
+    """The document as md, html, txt or json text."""
+    if format == "json":
+        return to_json(document)
+    from consentgen.render.markdown import to_markdown
+
+    env = _env(tuple(_search(data_dirs).template_dirs()))
+    markdown = to_markdown(document, env)
+    if format == "md":
+        return markdown
+    if format == "html":
+        from consentgen.render.html import to_html
+
+        return to_html(document, markdown, env)
+    if format == "txt":
+        from consentgen.render.text import to_text
+
+        return to_text(markdown)
+    if format in ("pdf", "docx"):
+        raise UserError(
+            f"{format.upper()} output is not available in this version; use --format html and "
+            "print it to PDF from a browser"
+        )
+    raise UserError(f"unknown format '{format}'; choose md, html, txt or json")
+
+
+def document_dict(document: Document) -> dict[str, Any]:
+    """The Document contract (DESIGN.md) as plain JSON-ready data."""
+    raw = dataclasses.asdict(document)
+    return {
+        "jurisdiction": raw["jurisdiction"],
+        "jurisdiction_name": raw["jurisdiction_name"],
+        "setting": raw["setting"],
+        "options": raw["options"],
+        "as_of": document.as_of.isoformat(),
+        "data_version": raw["data_version"],
+        "consentgen_version": raw["consentgen_version"],
+        "sources": [
+            {**s, "last_reviewed": s["last_reviewed"].isoformat()} for s in raw["sources"]
+        ],
+        "sections": [
+            {k: s[k] for k in ("id", "title", "paragraphs", "citations", "unverified")}
+            for s in raw["sections"]
+        ],
+        "signatures": raw["signatures"],
+        "missing": raw["missing"],
+    }
+
+
+def to_json(document: Document) -> str:
+    return json.dumps(document_dict(document), indent=2, ensure_ascii=False) + "\n"
+
+
+def list_jurisdictions(
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> list[dict[str, Any]]:
+    search = _search(data_dirs)
+    rows = []
+    for code, (path, origin) in sorted(jurisdictions.available(search).items()):
+        j = jurisdictions.load_file(path, origin).jurisdiction
+        rows.append({"code": code, "name": j.name, "last_reviewed": j.last_reviewed.isoformat(),
+                     "origin": origin, "path": str(path)})
+    return rows
+
+
+def show(
+    state: str,
+    *,
+    as_of: dt.date | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> dict[str, Any]:
+    """A jurisdiction's rules as they stood on `as_of`, merged over the federal baseline."""
+    search = _search(data_dirs)
+    code = jurisdictions.normalize_code(state, search)
+    as_of = as_of or dt.date.today()
+    federal, loaded = jurisdictions.load(code, search)
+    law = jurisdictions.merge(federal.jurisdiction, loaded.jurisdiction, as_of)
+    rules: dict[str, Any] = {}
+    for name, rule in law.rules.items():
+        if rule is None:
+            continue
+        data = _plain(dataclasses.asdict(rule))
+        data.pop("history", None)
+        rules[name] = {"from": law.origins[name], **{k: v for k, v in data.items() if v is not None}}
+    rules["licensing_boards"] = [_plain(dataclasses.asdict(b)) for b in law.boards]
+    rules["required_disclosures"] = [_plain(dataclasses.asdict(d)) for d in law.disclosures]
+    j = loaded.jurisdiction
+    return {"code": j.code, "name": j.name, "last_reviewed": j.last_reviewed.isoformat(),
+            "as_of": as_of.isoformat(), "origin": loaded.origin, "rules": rules}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,328 @@
+"""The command line: parse options, call the library, report on stderr, write files, exit.
+
+Exit codes: 0 success, 1 findings or failed rows, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+from collections.abc import Callable
+from typing import Annotated, NoReturn, ParamSpec
+
+import typer
+
+from consentgen import __version__
+from consentgen.errors import ConsentgenError, UserError
+
+app = typer.Typer(
+    name="consentgen",
+    help="Write an informed-consent document that tells a psychotherapy client, in plain "
+    "language and with citations, where confidentiality ends under their state's law.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold clients' names
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class SettingChoice(str, enum.Enum):
+    individual = "individual"
+    couples = "couples"
+    family = "family"
+    group = "group"
+    minor = "minor"
+
+
+class PaymentChoice(str, enum.Enum):
+    insurance = "insurance"
+    self_pay = "self-pay"
+
+
+class ProfessionChoice(str, enum.Enum):
+    psychologist = "psychologist"
+    counselor = "counselor"
+    social_worker = "social-worker"
+    mft = "mft"
+
+
+class FormatChoice(str, enum.Enum):
+    md = "md"
+    html = "html"
+    txt = "txt"
+    json = "json"
+    pdf = "pdf"
+    docx = "docx"
+
+
+class ListFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+P = ParamSpec("P")
+
+EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".txt": "txt",
+              ".json": "json", ".pdf": "pdf", ".docx": "docx"}
+
+DataDirOption = Annotated[
+    list[Path] | None,
+    typer.Option("--data-dir", help="A folder with your own jurisdictions/ and templates/, "
+                 "searched before the built-in data (repeatable; also CONSENTGEN_PATH).",
+                 file_okay=False),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", metavar="YYYY-MM-DD",
+                 help="Use the law as it stood on this date (default: today)."),
+]
+
+
+def _stderr(message: str, style: str | None = None) -> None:
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        Console(stderr=True, highlight=False, soft_wrap=True).print(message, style=style, markup=False)
+    else:
+        print(message, file=sys.stderr)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    _stderr(f"error: {message}", "bold red")
+    raise typer.Exit(code)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--as-of '{text}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+
+
+def _handle_errors(func: Callable[P, None]) -> Callable[P, None]:
+    """Turn the library's errors into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            func(*args, **kwargs)
+        except UserError as exc:
+            _fail(exc.message, exc.exit_code)
+        except ConsentgenError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"consentgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """consentgen: informed-consent documents with the limits of confidentiality, by state."""
+
+
+def _output_format(output: Path | None, fmt: FormatChoice | None) -> str:
+    if output is None:
+        return fmt.value if fmt else "md"
+    inferred = EXTENSIONS.get(output.suffix.lower())
+    if fmt is None:
+        if inferred is None:
+            _fail(f"cannot tell the format from '{output.name}'; use an extension "
+                  f"({', '.join(sorted(set(EXTENSIONS)))}) or --format")
+        return inferred
+    return fmt.value
+
+
+def _check_output(output: Path, force: bool) -> None:
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        _fail(f"folder {parent} does not exist; create it first or choose another -o path")
+    if output.is_dir():
+        _fail(f"{output} is a folder; give a file name with -o")
+    if output.exists() and not force:
+        _fail(f"{output} already exists; use --force to replace it")
+    if not os.access(parent, os.W_OK):
+        _fail(f"cannot write to folder {parent} (permission denied)")
+
+
+def write_private(output: Path, content: str | bytes) -> None:
+    """Write atomically (temporary file, then rename), readable by its owner only (0600)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    parent = output.parent if str(output.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=".consentgen-", dir=parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if output.is_symlink():
+            raise UserError(f"{output} is a symbolic link; refusing to replace it")
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+@_handle_errors
+def build(
+    state: Annotated[str, typer.Option("--state", "-s", help="Two-letter code (any case) or "
+                                       "state name. For telehealth: where the client is.")],
+    setting: Annotated[SettingChoice, typer.Option(case_sensitive=False,
+                                                   help="Who takes part in therapy.")] = SettingChoice.individual,
+    payment: Annotated[PaymentChoice, typer.Option(case_sensitive=False,
+                                                   help="insurance adds what insurers receive; "
+                                                   "self-pay adds the good faith estimate notice.")] = PaymentChoice.insurance,
+    supervisee: Annotated[bool, typer.Option("--supervisee", help="The clinician is supervised "
+                                             "(the profile names the supervisor).")] = False,
+    telehealth: Annotated[bool, typer.Option("--telehealth", help="Add the telehealth section.")] = False,
+    profession: Annotated[ProfessionChoice | None, typer.Option(case_sensitive=False,
+                                                                help="Default: the profile's.")] = None,
+    client: Annotated[list[str] | None, typer.Option("--client", help="A client's name; "
+                                                     "repeat for each participant.")] = None,
+    guardian: Annotated[list[str] | None, typer.Option("--guardian", help="For --setting minor: "
+                                                       "a parent or guardian (repeatable).")] = None,
+    practice: Annotated[Path | None, typer.Option("--practice", "-p", help="The practice "
+                                                  "profile (YAML); see `consentgen init`.")] = None,
+    fmt: Annotated[FormatChoice | None, typer.Option("--format", "-f", case_sensitive=False,
+                                                     help="Default: from -o's extension, "
+                                                     "else md.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (mode 0600) "
+                                                "instead of stdout.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build the consent document for one client (or couple, family, group member, minor)."""
+    from consentgen import api
+    from consentgen.model import Request
+
+    out_format = _output_format(output, fmt)
+    if output is not None:
+        _check_output(output, force)
+    if guardian and setting is not SettingChoice.minor:
+        _fail("--guardian is only for --setting minor")
+    request = Request(
+        state=state,
+        setting=setting.value,
+        payment=payment.value,
+        supervisee=supervisee,
+        telehealth=telehealth,
+        profession=profession.value if profession else None,
+        clients=tuple(client or ()),
+        guardians=tuple(guardian or ()),
+        as_of=_parse_date(as_of),
+    )
+    document = api.build_document(request, practice=practice, data_dirs=data_dir or ())
+    text = api.render(document, out_format, data_dirs=data_dir or ())
+    if document.missing:
+        shown = ", ".join(document.missing[:8]) + (" …" if len(document.missing) > 8 else "")
+        _stderr(f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
+                f"to fill in: {shown}", "yellow")
+    unverified = sum(len(s.unverified) for s in document.sections)
+    if unverified:
+        _stderr(f"warning: {unverified} statement(s) of law are marked for you to check "
+                "(unverified in consentgen's data)", "yellow")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_private(output, text)
+        _stderr(f"wrote {output} ({out_format})", "green")
+
+
+@app.command()
+@_handle_errors
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example profile.")] = Path("practice.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a commented example practice profile to edit."""
+    from consentgen.profile import example
+
+    _check_output(path, force)
+    write_private(path, example(path.name))
+    _stderr(f"wrote {path}; edit it, then: consentgen build --state XX --practice {path}", "green")
+
+
+@app.command("list")
+@_handle_errors
+def list_(
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", case_sensitive=False)] = ListFormat.table,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List the jurisdictions available, when each was last reviewed, and where it came from."""
+    from consentgen import api
+
+    rows = api.list_jurisdictions(data_dir or ())
+    if fmt is ListFormat.json:
+        import json
+
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("code", "name", "last reviewed", "from")
+        for r in rows:
+            table.add_row(r["code"], r["name"], r["last_reviewed"], r["origin"])
+        Console().print(table)
+    else:
+        for r in rows:
+            print(f"{r['code']}\t{r['name']}\t{r['last_reviewed']}\t{r['origin']}")
+
+
+@app.command()
+@_handle_errors
+def show(
+    state: Annotated[str, typer.Argument(help="Two-letter code or state name.")],
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", case_sensitive=False,
+                                            help="table: readable; json: the contract.")] = ListFormat.table,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show a jurisdiction's rules as they stood on a date, with their citations."""
+    import json
+
+    from consentgen import api
+
+    data = api.show(state, as_of=_parse_date(as_of), data_dirs=data_dir or ())
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    lines = [f"{data['name']} ({data['code']}), last reviewed {data['last_reviewed']}, "
+             f"law as of {data['as_of']}", ""]
+    for name, rule in data["rules"].items():
+        if isinstance(rule, list):
+            lines.append(f"{name}: {len(rule)} item(s)")
+            continue
+        status = f" [{rule['status']}]" if rule.get("status") else ""
+        check = "" if rule["verified"] else "  (UNVERIFIED)"
+        lines.append(f"{name}{status} (from {rule['from']}){check}")
+        lines.append(f"  {rule['summary']}")
+        lines.extend(f"  - {c['cite']}  <{c['source_url']}>" for c in rule["citations"])
+        lines.append("")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

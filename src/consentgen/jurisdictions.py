@@ -1,0 +1,155 @@
+"""Jurisdiction files: find them on the search path, load, validate, merge US.yaml, resolve dates."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consentgen import structure, yamlio
+from consentgen.errors import InvalidFileError, UserError
+from consentgen.model import RULE_NAMES, Jurisdiction, Rule
+from consentgen.resources import SearchPath
+
+FEDERAL = "US"
+
+NAMES: dict[str, str] = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
+    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
+    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
+    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    jurisdiction: Jurisdiction
+    path: Path
+    origin: str  # "built-in" or the user folder it came from
+    sha256: str
+
+
+def available(search: SearchPath) -> dict[str, tuple[Path, str]]:
+    """Every jurisdiction code on the search path (user folders win), US excluded."""
+    found: dict[str, tuple[Path, str]] = {}
+    for root, origin in search.roots():
+        folder = root / "jurisdictions"
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.yaml")):
+            code = path.stem
+            if code != FEDERAL and code not in found:
+                found[code] = (path, origin)
+    return found
+
+
+def normalize_code(state: str, search: SearchPath) -> str:
+    """Accept any case and full names; unknown codes fail with the nearest suggestions."""
+    codes = available(search)
+    text = state.strip()
+    upper = text.upper()
+    if upper in codes:
+        return upper
+    by_name = {name.lower(): code for code, name in NAMES.items()}
+    if text.lower() in by_name and by_name[text.lower()] in codes:
+        return by_name[text.lower()]
+    choices = sorted(codes)
+    guesses = difflib.get_close_matches(upper, choices, n=3, cutoff=0.4)
+    guesses += [
+        by_name[n] for n in difflib.get_close_matches(text.lower(), list(by_name), n=2, cutoff=0.6)
+        if by_name[n] in codes and by_name[n] not in guesses
+    ]
+    if upper in NAMES:
+        raise UserError(
+            f"no jurisdiction file for {upper} ({NAMES[upper]}) yet; available: {', '.join(choices)}"
+        )
+    hint = f"; did you mean {' or '.join(guesses)}?" if guesses else f"; available: {', '.join(choices)}"
+    raise UserError(f"unknown state '{state}'{hint}")
+
+
+def load_file(path: Path, origin: str) -> LoadedFile:
+    marked = yamlio.load_file(path)
+    jurisdiction, problems = structure.build(Jurisdiction, marked)
+    if problems:
+        raise InvalidFileError(problems)
+    if jurisdiction.code != path.stem:
+        raise InvalidFileError(
+            [marked.problem(("code",), f"code '{jurisdiction.code}' does not match the file name "
+                            f"{path.name}; rename one of them", "CG106", at_value=True)]
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return LoadedFile(jurisdiction, path, origin, digest)
+
+
+def load(code: str, search: SearchPath) -> tuple[LoadedFile, LoadedFile]:
+    """The federal file and the state's file, validated."""
+    federal = search.find(f"jurisdictions/{FEDERAL}.yaml")
+    if federal is None:
+        raise UserError("the federal baseline jurisdictions/US.yaml is missing; reinstall consentgen")
+    state = available(search).get(code)
+    if state is None:
+        raise UserError(f"no jurisdiction file for {code}")
+    return load_file(*federal), load_file(*state)
+
+
+def resolve(rule: Rule | None, as_of: dt.date) -> Rule | None:
+    """The form of `rule` in force on `as_of`: the newest form whose `effective` is not later.
+
+    None when every known form starts after `as_of`: the data does not say what the law was then.
+    """
+    if rule is None:
+        return None
+    forms = [rule, *rule.history]
+    in_force = [f for f in forms if f.effective is None or f.effective <= as_of]
+    if not in_force:
+        return None
+    best = max(in_force, key=lambda f: f.effective or dt.date.min)
+    return dataclasses.replace(best, history=())
+
+
+@dataclass(frozen=True)
+class ResolvedLaw:
+    """The federal rules overlaid by the state's, each as it stood on `as_of`."""
+
+    state: Jurisdiction
+    federal: Jurisdiction
+    as_of: dt.date
+    rules: dict[str, Rule | None]
+    origins: dict[str, str]  # rule name -> jurisdiction code it came from
+
+    @property
+    def boards(self) -> tuple[Any, ...]:
+        return self.state.rules.licensing_boards
+
+    @property
+    def disclosures(self) -> tuple[Any, ...]:
+        as_of = self.as_of
+        return tuple(
+            d for d in self.state.rules.required_disclosures
+            if d.effective is None or d.effective <= as_of
+        )
+
+
+def merge(federal: Jurisdiction, state: Jurisdiction, as_of: dt.date) -> ResolvedLaw:
+    rules: dict[str, Rule | None] = {}
+    origins: dict[str, str] = {}
+    for name in RULE_NAMES:
+        state_rule = getattr(state.rules, name)
+        chosen, origin = (state_rule, state.code) if state_rule is not None else (
+            getattr(federal.rules, name), federal.code)
+        rules[name] = resolve(chosen, as_of)
+        origins[name] = origin
+    return ResolvedLaw(state, federal, as_of, rules, origins)
+
+

@@ -1,0 +1,371 @@
+"""The data model: jurisdiction files, the practice profile, a build request and the Document.
+
+Frozen dataclasses and nothing else: every other module builds on these, and this one imports
+nothing of ours. `structure.py` derives the JSON Schema and the YAML validation from these
+classes, so a field is declared exactly once: here. A field's ``doc`` metadata becomes its
+description in the schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["mandatory", "permissive", "none", "unknown"]
+Profession = Literal["psychologist", "counselor", "social-worker", "mft"]
+Setting = Literal["individual", "couples", "family", "group", "minor"]
+Payment = Literal["insurance", "self-pay"]
+SecretsPolicy = Literal["no-secrets", "limited", "held"]
+
+SETTINGS: tuple[str, ...] = ("individual", "couples", "family", "group", "minor")
+PAYMENTS: tuple[str, ...] = ("insurance", "self-pay")
+PROFESSIONS: tuple[str, ...] = ("psychologist", "counselor", "social-worker", "mft")
+FORMATS: tuple[str, ...] = ("md", "html", "txt", "json", "pdf", "docx")
+
+
+def doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+# --- Jurisdiction files ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation:
+    cite: str = field(metadata=doc("The statute, regulation or case, in the usual citation form."))
+    source_url: str = field(metadata=doc("The public page the fact was read in."))
+    note: str | None = field(default=None, metadata=doc("What this citation supports."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule:
+    """Fields every rule has. `history` holds earlier forms of the same rule, newest first."""
+
+    summary: str = field(metadata=doc("Client-facing plain-language facts, in our own words."))
+    citations: tuple[Citation, ...] = field(metadata={"min_items": 1, **doc("At least one.")})
+    verified: bool = field(metadata=doc("True only when checked against the primary source."))
+    status: Status | None = None
+    effective: dt.date | None = field(
+        default=None, metadata=doc("The date this form of the rule took effect.")
+    )
+    notes: str | None = field(default=None, metadata=doc("Maintainers' notes; never rendered."))
+    history: tuple[Rule, ...] = field(
+        default=(), metadata=doc("Earlier forms, newest first; each needs `effective`.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportingRule(Rule):
+    status: Status  # type: ignore[misc]
+    reporters: str | None = field(default=None, metadata=doc("Who must report."))
+    reportable: str | None = field(default=None, metadata=doc("What must be reported."))
+    report_to: str | None = field(default=None, metadata=doc("Who receives the report."))
+    deadline: str | None = field(default=None, metadata=doc("How fast, in plain words."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElderReportingRule(ReportingRule):
+    protected_persons: str | None = field(
+        default=None, metadata=doc("Whom the law protects, e.g. adults 65 or older.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class DutyToProtectRule(Rule):
+    status: Status  # type: ignore[misc]
+    trigger: str | None = field(default=None, metadata=doc("What sets the duty off."))
+    discharge: tuple[str, ...] = field(default=(), metadata=doc("How the duty is met."))
+    immunity: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusRule(Rule):
+    status: Status  # type: ignore[misc]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinorsRule(Rule):
+    outpatient_consent_age: int | None = field(
+        metadata={
+            "minimum": 0,
+            "maximum": 21,
+            **doc("Age at which a minor may consent alone to outpatient care; null if none."),
+        }
+    )
+    conditions: str | None = None
+    parental_access: str | None = None
+    parent_involvement: str | None = None
+    session_limit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfessionRetention:
+    profession: Profession
+    retention: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordsRule(Rule):
+    retention_years_adult: int | None = field(metadata={"minimum": 0, "maximum": 100})
+    retention_minors: str | None = None
+    by_profession: tuple[ProfessionRetention, ...] = ()
+    destruction: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrivilegeRule(Rule):
+    exceptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SupervisionRule(Rule):
+    required_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelehealthRule(Rule):
+    consent_required: bool | None = None
+    requirements: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoodFaithEstimateRule(Rule):
+    dispute_threshold: int | None = field(
+        default=None, metadata=doc("Dollars over the estimate that open patient-provider dispute.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LicensingBoard:
+    profession: Profession
+    name: str
+    url: str
+    phone: str
+    address: str | None = None
+    source_url: str
+    verified: bool
+    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequiredDisclosure:
+    id: str = field(metadata={"pattern": "^[a-z][a-z0-9_]*$"})
+    title: str
+    applies_to: tuple[Profession | Literal["all"], ...] = field(metadata={"min_items": 1})
+    summary: str
+    verbatim: str | None = field(
+        default=None, metadata=doc("Only where the law prescribes the exact words.")
+    )
+    citations: tuple[Citation, ...] = field(metadata={"min_items": 1})
+    verified: bool
+    effective: dt.date | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rules:
+    # State law
+    child_abuse_reporting: ReportingRule | None = None
+    elder_abuse_reporting: ElderReportingRule | None = None
+    duty_to_protect: DutyToProtectRule | None = None
+    danger_to_self: StatusRule | None = None
+    minors: MinorsRule | None = None
+    records: RecordsRule | None = None
+    privilege: PrivilegeRule | None = None
+    supervision: SupervisionRule | None = None
+    telehealth: TelehealthRule | None = None
+    licensing_boards: tuple[LicensingBoard, ...] = ()
+    required_disclosures: tuple[RequiredDisclosure, ...] = ()
+    # Federal law (US.yaml)
+    hipaa_privacy_notice: Rule | None = None
+    right_of_access: Rule | None = None
+    psychotherapy_notes: Rule | None = None
+    insurance_disclosures: Rule | None = None
+    good_faith_estimate: GoodFaithEstimateRule | None = None
+    substance_use_records: Rule | None = None
+    court_orders: Rule | None = None
+    serious_threat: Rule | None = None
+    crisis_line: Rule | None = None
+
+
+RULE_NAMES: tuple[str, ...] = tuple(
+    n for n in Rules.__dataclass_fields__ if n not in ("licensing_boards", "required_disclosures")
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Jurisdiction:
+    code: str = field(metadata={"pattern": "^[A-Z]{2}$", **doc("Two-letter code = file name.")})
+    name: str
+    last_reviewed: dt.date = field(metadata=doc("When a person last checked this file."))
+    notes: str | None = None
+    rules: Rules
+
+
+# --- The practice profile ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Practice:
+    name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    privacy_notice: str | None = field(
+        default=None, metadata=doc("Where clients find the HIPAA Notice of Privacy Practices.")
+    )
+    after_hours: str | None = field(
+        default=None, metadata=doc("How a client reaches the practice between sessions.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class License:
+    type: str | None = None
+    number: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Clinician:
+    name: str | None = None
+    credentials: str | None = field(default=None, metadata=doc("Degree and credentials."))
+    profession: Profession | None = None
+    license: License | None = None
+    registration: str | None = field(default=None, metadata=doc("Associates: registration no."))
+    employer: str | None = field(default=None, metadata=doc("Associates: employer."))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fees:
+    session: float | None = field(default=None, metadata={"minimum": 0})
+    session_minutes: int | None = field(default=None, metadata={"minimum": 1})
+    cancellation_hours: int | None = field(default=None, metadata={"minimum": 0})
+    late_cancel_fee: float | None = field(default=None, metadata={"minimum": 0})
+    payment_methods: tuple[str, ...] = ()
+    collections_notice_days: int | None = field(default=None, metadata={"minimum": 0})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Supervisor:
+    name: str | None = None
+    credentials: str | None = None
+    license: License | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Communication:
+    email: bool | None = None
+    text: bool | None = None
+    encrypted_email: bool | None = None
+    fax: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordsPolicy:
+    storage: str | None = None
+    retention_note: str | None = None
+    destruction: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TelehealthPolicy:
+    platform: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Policies:
+    couples_secrets: SecretsPolicy | None = None
+    communication: Communication = field(default_factory=Communication)
+    records: RecordsPolicy = field(default_factory=RecordsPolicy)
+    telehealth: TelehealthPolicy = field(default_factory=TelehealthPolicy)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Office:
+    staff_trained: bool | None = None
+    soundproofing: bool | None = None
+    white_noise: bool | None = None
+    waiting_room: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PracticeProfile:
+    practice: Practice = field(default_factory=Practice)
+    clinician: Clinician = field(default_factory=Clinician)
+    fees: Fees = field(default_factory=Fees)
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    policies: Policies = field(default_factory=Policies)
+    office: Office = field(default_factory=Office)
+
+
+# --- A request and the Document it produces ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    state: str
+    setting: Setting = "individual"
+    payment: Payment = "insurance"
+    supervisee: bool = False
+    telehealth: bool = False
+    profession: Profession | None = None
+    clients: tuple[str, ...] = ()
+    guardians: tuple[str, ...] = ()
+    as_of: dt.date | None = None
+
+    def options(self) -> dict[str, object]:
+        return {
+            "payment": self.payment,
+            "supervisee": self.supervisee,
+            "telehealth": self.telehealth,
+            "profession": self.profession,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocCitation:
+    rule: str
+    cite: str
+    source_url: str
+    verified: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Section:
+    id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    citations: tuple[DocCitation, ...] = ()
+    unverified: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Signature:
+    role: str
+    name: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    code: str
+    name: str
+    last_reviewed: dt.date
+    origin: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    jurisdiction: str
+    jurisdiction_name: str
+    setting: str
+    options: dict[str, object]
+    as_of: dt.date
+    data_version: str
+    consentgen_version: str
+    sources: tuple[Source, ...]
+    sections: tuple[Section, ...]
+    signatures: tuple[Signature, ...]
+    missing: tuple[str, ...] = ()

@@ -1,0 +1,83 @@
+"""The practice profile: load and validate it, and write the commented example for `init`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from consentgen import structure, yamlio
+from consentgen.errors import InvalidFileError
+from consentgen.model import PracticeProfile
+
+
+def load(path: Path | None) -> PracticeProfile:
+    """The profile at `path`, or an empty one (every value rendered as a fill-in blank)."""
+    if path is None:
+        return PracticeProfile()
+    marked = yamlio.load_file(path)
+    if marked.data is None:
+        return PracticeProfile()
+    profile, problems = structure.build(PracticeProfile, marked)
+    if problems:
+        raise InvalidFileError(problems)
+    return profile
+
+
+EXAMPLE = """\
+# consentgen practice profile. Every key is optional: a value left out is printed in the
+# document as a blank (________) to fill in by hand, and `consentgen build` lists what is missing.
+# Check it with: consentgen build --state CA --practice {name}
+
+practice:
+  name: Example Counseling Group
+  address: 123 Main Street, Suite 4, Springfield
+  phone: "(555) 555-0100"
+  email: office@example.com
+  website: https://example.com
+  privacy_notice: on our website and in the waiting room   # where clients find the HIPAA notice
+  after_hours: leave a voicemail; we return calls within one business day
+
+clinician:
+  name: Jordan Lee
+  credentials: MA, LMFT              # degree and credentials
+  profession: mft                    # psychologist | counselor | social-worker | mft
+  license: {type: LMFT, number: "123456", state: CA}
+  # For an associate or other registered, unlicensed clinician:
+  # registration: AMFT 98765
+  # employer: Example Counseling Group
+
+fees:
+  session: 180                       # dollars per session
+  session_minutes: 50
+  cancellation_hours: 24             # notice needed to cancel without a charge
+  late_cancel_fee: 180
+  payment_methods: [credit card, debit card, check]
+  collections_notice_days: 30        # written notice before an unpaid account goes to collection
+
+supervisor:                          # used with --supervisee
+  name: Dr. Sam Rivera
+  credentials: PhD, LMFT
+  license: {type: LMFT, number: "54321", state: CA}
+
+policies:
+  couples_secrets: no-secrets        # no-secrets | limited | held
+  communication:
+    email: true
+    encrypted_email: true
+    text: false
+    fax: false
+  records:
+    storage: an encrypted electronic health record with access limited to staff who need it
+    destruction: shredding and secure deletion
+  telehealth:
+    platform: a HIPAA-compliant video service with a business associate agreement
+
+office:
+  staff_trained: true
+  soundproofing: true
+  white_noise: true
+  waiting_room: staff sit away from the waiting area and do not say clients' names aloud
+"""
+
+
+def example(name: str = "practice.yaml") -> str:
+    return EXAMPLE.replace("{name}", name)

@@ -1,0 +1,58 @@
+"""Where the built-in data lives, and the user folders searched before it.
+
+In a wheel, jurisdictions/ and templates/ ship as consentgen/data/…; in a source checkout
+(editable install, tests) they are the repository's top-level folders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from consentgen.errors import UserError
+
+ENV_PATH = "CONSENTGEN_PATH"
+
+
+def builtin_root() -> Path:
+    packaged = Path(str(resources.files("consentgen"))) / "data"
+    if (packaged / "jurisdictions").is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "jurisdictions").is_dir():
+        return checkout
+    raise UserError("consentgen's built-in data is missing; reinstall consentgen")
+
+
+@dataclass(frozen=True)
+class SearchPath:
+    """User folders first (each mirrors the built-in layout), then the built-in data."""
+
+    user_dirs: tuple[Path, ...]
+    builtin: Path
+
+    @classmethod
+    def make(cls, data_dirs: tuple[Path, ...] | list[Path] = ()) -> SearchPath:
+        dirs = [Path(d) for d in data_dirs]
+        env = os.environ.get(ENV_PATH, "")
+        dirs += [Path(p) for p in env.split(os.pathsep) if p]
+        for d in dirs:
+            if not d.is_dir():
+                raise UserError(f"data folder {d} does not exist; check --data-dir or {ENV_PATH}")
+        return cls(tuple(dirs), builtin_root())
+
+    def roots(self) -> tuple[tuple[Path, str], ...]:
+        """(folder, origin label) pairs, in search order."""
+        return (*((d, str(d)) for d in self.user_dirs), (self.builtin, "built-in"))
+
+    def find(self, relative: str) -> tuple[Path, str] | None:
+        for root, origin in self.roots():
+            candidate = root / relative
+            if candidate.is_file():
+                return candidate, origin
+        return None
+
+    def template_dirs(self) -> list[str]:
+        return [str(root / "templates") for root, _ in self.roots() if (root / "templates").is_dir()]

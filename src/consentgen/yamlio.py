@@ -1,0 +1,171 @@
+"""YAML in, with every value's line:col kept, duplicate keys and aliases refused.
+
+PyYAML silently keeps the last of two equal keys; in a jurisdiction file that would silently
+replace a rule of law, so it is an error here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from consentgen.errors import InvalidFileError, Problem
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+MAX_BYTES = 2 * 1024 * 1024
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A loaded YAML document and the (line, column) of every key path in it (1-based)."""
+
+    data: Any
+    marks: dict[KeyPath, tuple[int, int]]
+    path: str
+    value_marks: dict[KeyPath, tuple[int, int]] | None = None
+
+    def mark(self, key_path: KeyPath) -> tuple[int, int]:
+        """The mark of `key_path`, or of its nearest ancestor that has one."""
+        while key_path not in self.marks and key_path:
+            key_path = key_path[:-1]
+        return self.marks.get(key_path, (1, 1))
+
+    def problem(
+        self, key_path: KeyPath, message: str, rule_id: str = "", *, at_value: bool = False
+    ) -> Problem:
+        values = self.value_marks or {}
+        if at_value and key_path in values:
+            line, col = values[key_path]
+        else:
+            line, col = self.mark(key_path)
+        return Problem(self.path, line, col, "error", message, rule_id)
+
+
+def read_text(path: Path, display: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InvalidFileError(
+                [Problem(display, 0, 0, "error", f"file is larger than {MAX_BYTES // 1024} KiB")]
+            )
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise InvalidFileError([Problem(display, 0, 0, "error", "is a folder, not a file")]) from None
+    except FileNotFoundError:
+        raise InvalidFileError([Problem(display, 0, 0, "error", "file not found")]) from None
+    except PermissionError:
+        raise InvalidFileError([Problem(display, 0, 0, "error", "cannot be read (permission denied)")]) from None
+    if b"\x00" in raw:
+        raise InvalidFileError([Problem(display, 0, 0, "error", "is a binary file, not YAML")])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidFileError(
+            [Problem(display, line, 1, "error", "is not UTF-8 text; save it as UTF-8")]
+        ) from None
+
+
+def load_file(path: Path, display: str | None = None) -> Marked:
+    display = display or str(path)
+    return load_text(read_text(path, display), display)
+
+
+def load_text(text: str, display: str) -> Marked:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        reason = exc.problem or "not valid YAML"
+        raise InvalidFileError([Problem(display, line, col, "error", f"YAML syntax: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise InvalidFileError([Problem(display, 0, 0, "error", f"YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return Marked(None, {(): (1, 1)}, display)
+    marks: dict[KeyPath, tuple[int, int]] = {}
+    value_marks: dict[KeyPath, tuple[int, int]] = {}
+    problems: list[Problem] = []
+    data = _convert(node, (), marks, value_marks, problems, display, set())
+    if problems:
+        raise InvalidFileError(problems)
+    return Marked(data, marks, display, value_marks)
+
+
+_constructor = yaml.constructor.SafeConstructor()
+
+
+def _convert(
+    node: yaml.Node,
+    path: KeyPath,
+    marks: dict[KeyPath, tuple[int, int]],
+    value_marks: dict[KeyPath, tuple[int, int]],
+    problems: list[Problem],
+    display: str,
+    seen: set[int],
+) -> Any:
+    line, col = node.start_mark.line + 1, node.start_mark.column + 1
+    marks.setdefault(path, (line, col))
+    value_marks[path] = (line, col)
+    if id(node) in seen:
+        problems.append(
+            Problem(display, line, col, "error", "anchors and aliases (& and *) are not allowed; write the value out")
+        )
+        return None
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    Problem(display, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                            "error", "merge keys (<<) are not allowed; write the keys out")
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(display, key_node.start_mark.line + 1,
+                                        key_node.start_mark.column + 1, "error",
+                                        "a key must be a plain word"))
+                continue
+            key = key_node.value
+            kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            if key in result:
+                first = marks.get((*path, key), (0, 0))
+                problems.append(
+                    Problem(display, kline, kcol, "error",
+                            f"duplicate key '{key}' (first at line {first[0]}); keep one",
+                            "CG002")
+                )
+                continue
+            marks[(*path, key)] = (kline, kcol)
+            result[key] = _convert(value_node, (*path, key), marks, value_marks, problems, display, seen)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _convert(item, (*path, i), marks, value_marks, problems, display, seen)
+            for i, item in enumerate(node.value)
+        ]
+    try:
+        return _constructor.construct_object(node)
+    except (yaml.constructor.ConstructorError, ValueError) as exc:
+        detail = getattr(exc, "problem", None) or str(exc)
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
+        problems.append(Problem(display, line, col, "error", detail))
+        return None
+
+
+def is_date(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
