@@ -104,18 +104,22 @@ def load(code: str, search: SearchPath) -> tuple[LoadedFile, LoadedFile]:
 
 
 def resolve(rule: Rule | None, as_of: dt.date) -> Rule | None:
-    """The form of `rule` in force on `as_of`: the newest form whose `effective` is not later.
+    """The form of `rule` in force on `as_of`, walking its forms newest first.
 
-    None when every known form starts after `as_of`: the data does not say what the law was then.
+    A form with no `effective` date is taken to start after the next older dated form (the
+    current form of a rule whose start date is unknown). None when every known form starts
+    after `as_of`: the data does not say what the law was then.
     """
     if rule is None:
         return None
     forms = [rule, *rule.history]
-    in_force = [f for f in forms if f.effective is None or f.effective <= as_of]
-    if not in_force:
-        return None
-    best = max(in_force, key=lambda f: f.effective or dt.date.min)
-    return dataclasses.replace(best, history=())
+    for i, form in enumerate(forms):
+        start = form.effective
+        if start is None:
+            start = next((f.effective for f in forms[i + 1 :] if f.effective), None)
+        if start is None or start <= as_of:
+            return dataclasses.replace(form, history=())
+    return None
 
 
 @dataclass(frozen=True)

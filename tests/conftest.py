@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from consentgen.cli import app
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+PROFILE = TESTS / "fixtures" / "practice.yaml"
+GOLDEN = TESTS / "golden"
+AS_OF = "2026-11-25"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/ files")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _no_user_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONSENTGEN_PATH", raising=False)
+
+
+class Cli:
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | Path):
+        return self.runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()

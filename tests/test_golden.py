@@ -1,0 +1,43 @@
+"""Golden documents: every change to law, wording or layout shows up as a reviewable diff.
+
+Regenerate on purpose with `pytest --update-golden`, then read the diff before committing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import AS_OF, GOLDEN, PROFILE
+
+SETTINGS = ["individual", "couples", "family", "group", "minor"]
+CASES = [(state, setting, ()) for state in ("CA", "NY", "TX") for setting in SETTINGS]
+CASES += [(state, "individual", ()) for state in ("FL", "CO")]
+CASES += [
+    ("CA", "individual", ("--payment", "self-pay", "--supervisee", "--telehealth")),
+    ("CO", "minor", ("--guardian", "Pat Doe", "--profession", "counselor")),
+    ("NY", "individual", ("--as-of", "2012-06-01")),
+]
+
+
+def _name(state: str, setting: str, extra: tuple[str, ...]) -> str:
+    suffix = "".join(x.strip("-").replace(" ", "-").lower() + "_" for x in extra if x)
+    return f"{state}_{setting}{'_' + suffix.rstrip('_') if suffix else ''}.md"
+
+
+@pytest.mark.parametrize(("state", "setting", "extra"), CASES)
+def test_golden_document(cli, update_golden, state, setting, extra):
+    args = ["build", "--state", state, "--setting", setting, "--practice", PROFILE]
+    if "--as-of" not in extra:
+        args += ["--as-of", AS_OF]
+    clients = {"couples": ["Alex Doe", "Sam Roe"], "family": ["Alex Doe", "Kim Doe", "Lee Doe"],
+               "minor": ["Riley Doe"]}.get(setting, ["Alex Doe"])
+    for name in clients:
+        args += ["--client", name]
+    result = cli(*args, *extra)
+    assert result.exit_code == 0, result.stderr
+    golden = GOLDEN / _name(state, setting, extra)
+    if update_golden or not golden.exists():
+        golden.write_text(result.stdout, encoding="utf-8")
+        if not update_golden:
+            pytest.fail(f"{golden.name} was missing and has been written; review and commit it")
+    assert result.stdout == golden.read_text(encoding="utf-8")
