@@ -164,6 +164,19 @@ def show(
             "as_of": as_of.isoformat(), "origin": loaded.origin, "rules": rules}
 
 
+SCHEMAS = {"jurisdiction": "Jurisdiction", "practice": "PracticeProfile"}
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of a jurisdiction file or a practice profile, derived from the model."""
+    from consentgen import model, structure
+
+    if kind not in SCHEMAS:
+        raise UserError(f"unknown schema '{kind}'; choose {' or '.join(SCHEMAS)}")
+    title = {"jurisdiction": "consentgen jurisdiction file", "practice": "consentgen practice profile"}
+    return structure.json_schema(getattr(model, SCHEMAS[kind]), title[kind], f"{kind}.schema.json")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
