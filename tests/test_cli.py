@@ -7,7 +7,6 @@ import os
 import stat
 
 import pytest
-
 from conftest import AS_OF, PROFILE
 
 BASE = ("build", "--as-of", AS_OF)
@@ -108,8 +107,15 @@ def test_output_file_is_private_and_never_overwritten(cli, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["consent.html"]  # no temporary files left
 
 
-@pytest.mark.parametrize(("suffix", "start"), [(".md", "# Informed"), (".txt", "Informed Consent"),
-                                               (".json", "{"), (".html", "<!DOCTYPE html>")])
+@pytest.mark.parametrize(
+    ("suffix", "start"),
+    [
+        (".md", "# Informed"),
+        (".txt", "Informed Consent"),
+        (".json", "{"),
+        (".html", "<!DOCTYPE html>"),
+    ],
+)
 def test_format_follows_the_extension(cli, tmp_path, suffix, start):
     out = tmp_path / f"consent{suffix}"
     assert cli(*BASE, "--state", "TX", "-o", out).exit_code == 0
@@ -123,20 +129,53 @@ def test_format_option_overrides_stdout_default(cli):
 
 
 def test_json_follows_the_document_contract(cli):
-    result = cli(*BASE, "--state", "CA", "--setting", "couples", "--payment", "self-pay",
-                 "--supervisee", "--telehealth", "--profession", "psychologist",
-                 "--client", "A", "--client", "B", "--practice", PROFILE, "--format", "json")
+    result = cli(
+        *BASE,
+        "--state",
+        "CA",
+        "--setting",
+        "couples",
+        "--payment",
+        "self-pay",
+        "--supervisee",
+        "--telehealth",
+        "--profession",
+        "psychologist",
+        "--client",
+        "A",
+        "--client",
+        "B",
+        "--practice",
+        PROFILE,
+        "--format",
+        "json",
+    )
     doc = json.loads(result.stdout)
     for key in ("jurisdiction", "setting", "options", "data_version", "sections", "signatures"):
         assert key in doc
-    assert doc["options"] == {"payment": "self-pay", "supervisee": True, "telehealth": True,
-                              "profession": "psychologist"}
+    assert doc["options"] == {
+        "payment": "self-pay",
+        "supervisee": True,
+        "telehealth": True,
+        "profession": "psychologist",
+    }
     ids = [s["id"] for s in doc["sections"]]
     assert ids[0] == "key_facts" and ids[-1] == "legal_basis"
-    for required in ("limits_of_confidentiality", "child_abuse_reporting", "elder_abuse_reporting",
-                     "duty_to_protect", "good_faith_estimate", "supervision", "couples",
-                     "technology", "telehealth", "records", "office_privacy", "client_rights",
-                     "emergencies"):
+    for required in (
+        "limits_of_confidentiality",
+        "child_abuse_reporting",
+        "elder_abuse_reporting",
+        "duty_to_protect",
+        "good_faith_estimate",
+        "supervision",
+        "couples",
+        "technology",
+        "telehealth",
+        "records",
+        "office_privacy",
+        "client_rights",
+        "emergencies",
+    ):
         assert required in ids
     assert "insurance" not in ids
     for section in doc["sections"]:
@@ -146,7 +185,17 @@ def test_json_follows_the_document_contract(cli):
 
 
 def test_same_request_same_bytes(cli):
-    args = (*BASE, "--state", "NY", "--setting", "family", "--practice", PROFILE, "--format", "html")
+    args = (
+        *BASE,
+        "--state",
+        "NY",
+        "--setting",
+        "family",
+        "--practice",
+        PROFILE,
+        "--format",
+        "html",
+    )
     assert cli(*args).stdout == cli(*args).stdout
 
 
@@ -202,7 +251,9 @@ def test_data_dir_overrides_a_state_and_a_template(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "**Tejas**" in result.stdout
     assert "We never consult." in result.stdout
-    assert "Tejas data last reviewed 2026-11-25 (from the practice's own data folder)" in result.stdout
+    assert (
+        "Tejas data last reviewed 2026-11-25 (from the practice's own data folder)" in result.stdout
+    )
     listed = json.loads(cli("list", "--format", "json", "--data-dir", tmp_path).stdout)
     assert {r["code"]: r["origin"] for r in listed}["TX"] == str(tmp_path)
 
@@ -218,7 +269,12 @@ def test_python_dash_m(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "consentgen", "--version"], capture_output=True,
-                            text=True, check=False, env={**os.environ, "NO_COLOR": "1"})
+    result = subprocess.run(
+        [sys.executable, "-m", "consentgen", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert result.returncode == 0
     assert result.stdout.startswith("consentgen ")

@@ -6,7 +6,6 @@ Regenerate on purpose with `pytest --update-golden`, then read the diff before c
 from __future__ import annotations
 
 import pytest
-
 from conftest import AS_OF, GOLDEN, PROFILE
 
 SETTINGS = ["individual", "couples", "family", "group", "minor"]
@@ -29,8 +28,11 @@ def test_golden_document(cli, update_golden, state, setting, extra):
     args = ["build", "--state", state, "--setting", setting, "--practice", PROFILE]
     if "--as-of" not in extra:
         args += ["--as-of", AS_OF]
-    clients = {"couples": ["Alex Doe", "Sam Roe"], "family": ["Alex Doe", "Kim Doe", "Lee Doe"],
-               "minor": ["Riley Doe"]}.get(setting, ["Alex Doe"])
+    clients = {
+        "couples": ["Alex Doe", "Sam Roe"],
+        "family": ["Alex Doe", "Kim Doe", "Lee Doe"],
+        "minor": ["Riley Doe"],
+    }.get(setting, ["Alex Doe"])
     for name in clients:
         args += ["--client", name]
     result = cli(*args, *extra)

@@ -59,8 +59,12 @@ def build_document(
     practice_profile = load_profile(practice)
     plan = compose.plan(request, law, practice_profile)
     sources = tuple(
-        Source(code=f.jurisdiction.code, name=f.jurisdiction.name,
-               last_reviewed=f.jurisdiction.last_reviewed, origin=f.origin)
+        Source(
+            code=f.jurisdiction.code,
+            name=f.jurisdiction.name,
+            last_reviewed=f.jurisdiction.last_reviewed,
+            origin=f.origin,
+        )
         for f in (federal, state)
     )
     env = _env(tuple(search.template_dirs()))
@@ -110,9 +114,7 @@ def document_dict(document: Document) -> dict[str, Any]:
         "as_of": document.as_of.isoformat(),
         "data_version": raw["data_version"],
         "consentgen_version": raw["consentgen_version"],
-        "sources": [
-            {**s, "last_reviewed": s["last_reviewed"].isoformat()} for s in raw["sources"]
-        ],
+        "sources": [{**s, "last_reviewed": s["last_reviewed"].isoformat()} for s in raw["sources"]],
         "sections": [
             {k: s[k] for k in ("id", "title", "paragraphs", "citations", "unverified")}
             for s in raw["sections"]
@@ -133,8 +135,15 @@ def list_jurisdictions(
     rows = []
     for code, (path, origin) in sorted(jurisdictions.available(search).items()):
         j = jurisdictions.load_file(path, origin).jurisdiction
-        rows.append({"code": code, "name": j.name, "last_reviewed": j.last_reviewed.isoformat(),
-                     "origin": origin, "path": str(path)})
+        rows.append(
+            {
+                "code": code,
+                "name": j.name,
+                "last_reviewed": j.last_reviewed.isoformat(),
+                "origin": origin,
+                "path": str(path),
+            }
+        )
     return rows
 
 
@@ -156,12 +165,21 @@ def show(
             continue
         data = _plain(dataclasses.asdict(rule))
         data.pop("history", None)
-        rules[name] = {"from": law.origins[name], **{k: v for k, v in data.items() if v is not None}}
+        rules[name] = {
+            "from": law.origins[name],
+            **{k: v for k, v in data.items() if v is not None},
+        }
     rules["licensing_boards"] = [_plain(dataclasses.asdict(b)) for b in law.boards]
     rules["required_disclosures"] = [_plain(dataclasses.asdict(d)) for d in law.disclosures]
     j = loaded.jurisdiction
-    return {"code": j.code, "name": j.name, "last_reviewed": j.last_reviewed.isoformat(),
-            "as_of": as_of.isoformat(), "origin": loaded.origin, "rules": rules}
+    return {
+        "code": j.code,
+        "name": j.name,
+        "last_reviewed": j.last_reviewed.isoformat(),
+        "as_of": as_of.isoformat(),
+        "origin": loaded.origin,
+        "rules": rules,
+    }
 
 
 SCHEMAS = {"jurisdiction": "Jurisdiction", "practice": "PracticeProfile"}
@@ -173,7 +191,10 @@ def json_schema(kind: str) -> dict[str, Any]:
 
     if kind not in SCHEMAS:
         raise UserError(f"unknown schema '{kind}'; choose {' or '.join(SCHEMAS)}")
-    title = {"jurisdiction": "consentgen jurisdiction file", "practice": "consentgen practice profile"}
+    title = {
+        "jurisdiction": "consentgen jurisdiction file",
+        "practice": "consentgen practice profile",
+    }
     return structure.json_schema(getattr(model, SCHEMAS[kind]), title[kind], f"{kind}.schema.json")
 
 

@@ -11,8 +11,8 @@ import functools
 import os
 import sys
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec
 
 import typer
@@ -31,7 +31,7 @@ app = typer.Typer(
 )
 
 
-class SettingChoice(str, enum.Enum):
+class SettingChoice(enum.StrEnum):
     individual = "individual"
     couples = "couples"
     family = "family"
@@ -39,19 +39,19 @@ class SettingChoice(str, enum.Enum):
     minor = "minor"
 
 
-class PaymentChoice(str, enum.Enum):
+class PaymentChoice(enum.StrEnum):
     insurance = "insurance"
     self_pay = "self-pay"
 
 
-class ProfessionChoice(str, enum.Enum):
+class ProfessionChoice(enum.StrEnum):
     psychologist = "psychologist"
     counselor = "counselor"
     social_worker = "social-worker"
     mft = "mft"
 
 
-class FormatChoice(str, enum.Enum):
+class FormatChoice(enum.StrEnum):
     md = "md"
     html = "html"
     txt = "txt"
@@ -60,26 +60,40 @@ class FormatChoice(str, enum.Enum):
     docx = "docx"
 
 
-class ListFormat(str, enum.Enum):
+class ListFormat(enum.StrEnum):
     table = "table"
     json = "json"
 
 
 P = ParamSpec("P")
 
-EXTENSIONS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".txt": "txt",
-              ".json": "json", ".pdf": "pdf", ".docx": "docx"}
+EXTENSIONS = {
+    ".md": "md",
+    ".markdown": "md",
+    ".html": "html",
+    ".htm": "html",
+    ".txt": "txt",
+    ".json": "json",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
 
 DataDirOption = Annotated[
     list[Path] | None,
-    typer.Option("--data-dir", help="A folder with your own jurisdictions/ and templates/, "
-                 "searched before the built-in data (repeatable; also CONSENTGEN_PATH).",
-                 file_okay=False),
+    typer.Option(
+        "--data-dir",
+        help="A folder with your own jurisdictions/ and templates/, "
+        "searched before the built-in data (repeatable; also CONSENTGEN_PATH).",
+        file_okay=False,
+    ),
 ]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", metavar="YYYY-MM-DD",
-                 help="Use the law as it stood on this date (default: today)."),
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Use the law as it stood on this date (default: today).",
+    ),
 ]
 
 
@@ -87,7 +101,9 @@ def _stderr(message: str, style: str | None = None) -> None:
     if sys.stderr.isatty():
         from rich.console import Console
 
-        Console(stderr=True, highlight=False, soft_wrap=True).print(message, style=style, markup=False)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            message, style=style, markup=False
+        )
     else:
         print(message, file=sys.stderr)
 
@@ -129,8 +145,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """consentgen: informed-consent documents with the limits of confidentiality, by state."""
 
@@ -141,8 +161,10 @@ def _output_format(output: Path | None, fmt: FormatChoice | None) -> str:
     inferred = EXTENSIONS.get(output.suffix.lower())
     if fmt is None:
         if inferred is None:
-            _fail(f"cannot tell the format from '{output.name}'; use an extension "
-                  f"({', '.join(sorted(set(EXTENSIONS)))}) or --format")
+            _fail(
+                f"cannot tell the format from '{output.name}'; use an extension "
+                f"({', '.join(sorted(set(EXTENSIONS)))}) or --format"
+            )
         return inferred
     return fmt.value
 
@@ -181,29 +203,61 @@ def write_private(output: Path, content: str | bytes) -> None:
 @app.command()
 @_handle_errors
 def build(
-    state: Annotated[str, typer.Option("--state", "-s", help="Two-letter code (any case) or "
-                                       "state name. For telehealth: where the client is.")],
-    setting: Annotated[SettingChoice, typer.Option(case_sensitive=False,
-                                                   help="Who takes part in therapy.")] = SettingChoice.individual,
-    payment: Annotated[PaymentChoice, typer.Option(case_sensitive=False,
-                                                   help="insurance adds what insurers receive; "
-                                                   "self-pay adds the good faith estimate notice.")] = PaymentChoice.insurance,
-    supervisee: Annotated[bool, typer.Option("--supervisee", help="The clinician is supervised "
-                                             "(the profile names the supervisor).")] = False,
-    telehealth: Annotated[bool, typer.Option("--telehealth", help="Add the telehealth section.")] = False,
-    profession: Annotated[ProfessionChoice | None, typer.Option(case_sensitive=False,
-                                                                help="Default: the profile's.")] = None,
-    client: Annotated[list[str] | None, typer.Option("--client", help="A client's name; "
-                                                     "repeat for each participant.")] = None,
-    guardian: Annotated[list[str] | None, typer.Option("--guardian", help="For --setting minor: "
-                                                       "a parent or guardian (repeatable).")] = None,
-    practice: Annotated[Path | None, typer.Option("--practice", "-p", help="The practice "
-                                                  "profile (YAML); see `consentgen init`.")] = None,
-    fmt: Annotated[FormatChoice | None, typer.Option("--format", "-f", case_sensitive=False,
-                                                     help="Default: from -o's extension, "
-                                                     "else md.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (mode 0600) "
-                                                "instead of stdout.")] = None,
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            "-s",
+            help="Two-letter code (any case) or state name. For telehealth: where the client is.",
+        ),
+    ],
+    setting: Annotated[
+        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
+    ] = SettingChoice.individual,
+    payment: Annotated[
+        PaymentChoice,
+        typer.Option(
+            case_sensitive=False,
+            help="insurance adds what insurers receive; "
+            "self-pay adds the good faith estimate notice.",
+        ),
+    ] = PaymentChoice.insurance,
+    supervisee: Annotated[
+        bool,
+        typer.Option(
+            "--supervisee", help="The clinician is supervised (the profile names the supervisor)."
+        ),
+    ] = False,
+    telehealth: Annotated[
+        bool, typer.Option("--telehealth", help="Add the telehealth section.")
+    ] = False,
+    profession: Annotated[
+        ProfessionChoice | None, typer.Option(case_sensitive=False, help="Default: the profile's.")
+    ] = None,
+    client: Annotated[
+        list[str] | None,
+        typer.Option("--client", help="A client's name; repeat for each participant."),
+    ] = None,
+    guardian: Annotated[
+        list[str] | None,
+        typer.Option("--guardian", help="For --setting minor: a parent or guardian (repeatable)."),
+    ] = None,
+    practice: Annotated[
+        Path | None,
+        typer.Option(
+            "--practice", "-p", help="The practice profile (YAML); see `consentgen init`."
+        ),
+    ] = None,
+    fmt: Annotated[
+        FormatChoice | None,
+        typer.Option(
+            "--format", "-f", case_sensitive=False, help="Default: from -o's extension, else md."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write here (mode 0600) instead of stdout."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
@@ -232,12 +286,18 @@ def build(
     text = api.render(document, out_format, data_dirs=data_dir or ())
     if document.missing:
         shown = ", ".join(document.missing[:8]) + (" …" if len(document.missing) > 8 else "")
-        _stderr(f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
-                f"to fill in: {shown}", "yellow")
+        _stderr(
+            f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
+            f"to fill in: {shown}",
+            "yellow",
+        )
     unverified = sum(len(s.unverified) for s in document.sections)
     if unverified:
-        _stderr(f"warning: {unverified} statement(s) of law are marked for you to check "
-                "(unverified in consentgen's data)", "yellow")
+        _stderr(
+            f"warning: {unverified} statement(s) of law are marked for you to check "
+            "(unverified in consentgen's data)",
+            "yellow",
+        )
     if output is None:
         sys.stdout.write(text)
     else:
@@ -248,7 +308,9 @@ def build(
 @app.command()
 @_handle_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example profile.")] = Path("practice.yaml"),
+    path: Annotated[Path, typer.Argument(help="Where to write the example profile.")] = Path(
+        "practice.yaml"
+    ),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """Write a commented example practice profile to edit."""
@@ -262,7 +324,9 @@ def init(
 @app.command("list")
 @_handle_errors
 def list_(
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", case_sensitive=False)] = ListFormat.table,
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = ListFormat.table,
     data_dir: DataDirOption = None,
 ) -> None:
     """List the jurisdictions available, when each was last reviewed, and where it came from."""
@@ -291,8 +355,12 @@ def list_(
 @_handle_errors
 def show(
     state: Annotated[str, typer.Argument(help="Two-letter code or state name.")],
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", case_sensitive=False,
-                                            help="table: readable; json: the contract.")] = ListFormat.table,
+    fmt: Annotated[
+        ListFormat,
+        typer.Option(
+            "--format", "-f", case_sensitive=False, help="table: readable; json: the contract."
+        ),
+    ] = ListFormat.table,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -305,8 +373,11 @@ def show(
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
-    lines = [f"{data['name']} ({data['code']}), last reviewed {data['last_reviewed']}, "
-             f"law as of {data['as_of']}", ""]
+    lines = [
+        f"{data['name']} ({data['code']}), last reviewed {data['last_reviewed']}, "
+        f"law as of {data['as_of']}",
+        "",
+    ]
     for name, rule in data["rules"].items():
         if isinstance(rule, list):
             lines.append(f"{name}: {len(rule)} item(s)")

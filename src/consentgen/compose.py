@@ -58,7 +58,8 @@ _CORE_BEFORE = (
     ("child_abuse_reporting", "Child abuse and neglect", ("child_abuse_reporting",)),
     ("elder_abuse_reporting", "Abuse of older or dependent adults", ("elder_abuse_reporting",)),
     ("duty_to_protect", "Threats to harm another person", ("duty_to_protect", "serious_threat")),
-    ("danger_to_self", "Risk of suicide or serious self-harm", ("danger_to_self", "serious_threat")),
+    ("danger_to_self", "Risk of suicide or serious self-harm",
+     ("danger_to_self", "serious_threat")),
     ("legal_proceedings", "Courts, subpoenas and legal privilege", ("privilege", "court_orders")),
 )  # fmt: skip
 
@@ -76,8 +77,9 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     if request.payment == "insurance":
         rows.append(("insurance", "Insurance and managed care", ("insurance_disclosures",)))
     else:
-        rows.append(("good_faith_estimate", "Your right to a good faith estimate",
-                     ("good_faith_estimate",)))
+        rows.append(
+            ("good_faith_estimate", "Your right to a good faith estimate", ("good_faith_estimate",))
+        )
     if request.supervisee:
         rows.append(("supervision", "Supervision", ("supervision",)))
     rows.append(("consultation", "Consultation with other professionals", ()))
@@ -86,13 +88,19 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows.append(("technology", "Email, text, fax and phone", ()))
     if request.telehealth:
         rows.append(("telehealth", "Telehealth (therapy by video or phone)", ("telehealth",)))
-    rows.append(("records", "Your records", ("records", "right_of_access", "psychotherapy_notes",
-                                             "substance_use_records")))
+    rows.append(
+        (
+            "records",
+            "Your records",
+            ("records", "right_of_access", "psychotherapy_notes", "substance_use_records"),
+        )
+    )
     rows.append(("office_privacy", "Privacy in our office", ()))
     rows.append(("client_rights", "Your rights", ("right_of_access",)))
 
     disclosures = tuple(
-        d for d in law.disclosures
+        d
+        for d in law.disclosures
         if "all" in d.applies_to or profession is None or profession in d.applies_to
     )
     boards = tuple(b for b in law.boards if profession is None or b.profession == profession)
@@ -104,8 +112,15 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     sections = [_with_extra(s, disclosures, boards) for s in sections]
     every = _all_citations(sections)
     sections.append(SectionPlan("legal_basis", "Legal basis", (), every, ()))
-    return Plan(request, law, profession, tuple(sections), _signatures(request, law, profile),
-                disclosures, boards)
+    return Plan(
+        request,
+        law,
+        profession,
+        tuple(sections),
+        _signatures(request, law, profile),
+        disclosures,
+        boards,
+    )
 
 
 def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> SectionPlan:
@@ -114,12 +129,15 @@ def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> 
     for name in names:
         rule = law.rules.get(name)
         if rule is None:
-            unverified.append(f"{_label(name)}: not in consentgen's data for {law.state.name} on "
-                              f"{law.as_of.isoformat()}; add it before use")
+            unverified.append(
+                f"{_label(name)}: not in consentgen's data for {law.state.name} on "
+                f"{law.as_of.isoformat()}; add it before use"
+            )
             continue
         for c in rule.citations:
-            citations.append(DocCitation(rule=name, cite=c.cite, source_url=c.source_url,
-                                         verified=rule.verified))
+            citations.append(
+                DocCitation(rule=name, cite=c.cite, source_url=c.source_url, verified=rule.verified)
+            )
         if not rule.verified:
             cites = "; ".join(c.cite for c in rule.citations)
             unverified.append(f"{_label(name)} ({cites}): not yet confirmed against its source")
@@ -132,17 +150,27 @@ def _with_extra(section: SectionPlan, disclosures: tuple, boards: tuple) -> Sect
     unverified = list(section.unverified)
     if section.id == "state_notices":
         for d in disclosures:
-            citations += [DocCitation(rule=f"required_disclosures.{d.id}", cite=c.cite,
-                                      source_url=c.source_url, verified=d.verified)
-                          for c in d.citations]
+            citations += [
+                DocCitation(
+                    rule=f"required_disclosures.{d.id}",
+                    cite=c.cite,
+                    source_url=c.source_url,
+                    verified=d.verified,
+                )
+                for c in d.citations
+            ]
             if not d.verified:
-                unverified.append(f"notice '{d.title}' ({'; '.join(c.cite for c in d.citations)}): "
-                                  "not yet confirmed against its source")
+                unverified.append(
+                    f"notice '{d.title}' ({'; '.join(c.cite for c in d.citations)}): "
+                    "not yet confirmed against its source"
+                )
     if section.id == "client_rights":
-        unverified += [f"contact details of the {b.name}: not yet confirmed" for b in boards
-                       if not b.verified]
-    return SectionPlan(section.id, section.title, section.rules, tuple(citations),
-                       tuple(unverified))
+        unverified += [
+            f"contact details of the {b.name}: not yet confirmed" for b in boards if not b.verified
+        ]
+    return SectionPlan(
+        section.id, section.title, section.rules, tuple(citations), tuple(unverified)
+    )
 
 
 def _all_citations(sections: list[SectionPlan]) -> tuple[DocCitation, ...]:
@@ -165,8 +193,12 @@ def _signatures(
 ) -> tuple[Signature, ...]:
     therapist = Signature(role="Therapist", name=profile.clinician.name)
     clients = list(request.clients)
-    role = {"individual": "Client", "couples": "Partner", "family": "Family member",
-            "group": "Group member"}
+    role = {
+        "individual": "Client",
+        "couples": "Partner",
+        "family": "Family member",
+        "group": "Group member",
+    }
     if request.setting == "minor":
         minors = law.rules.get("minors")
         age = getattr(minors, "outpatient_consent_age", None)
@@ -177,9 +209,7 @@ def _signatures(
                 minor_role = f"Minor client (consenting on their own, age {age} or older)"
             blocks.append(Signature(role="Parent or guardian", name=None))
         minor_names = clients or [None]
-        return (*(Signature(role=minor_role, name=n) for n in minor_names), *blocks,
-                therapist)
+        return (*(Signature(role=minor_role, name=n) for n in minor_names), *blocks, therapist)
     minimum = {"individual": 1, "couples": 2, "family": 2, "group": 1}[request.setting]
     names: list[str | None] = [*clients, *([None] * max(0, minimum - len(clients)))]
-    return (*(Signature(role=role[request.setting], name=n) for n in names),
-            therapist)
+    return (*(Signature(role=role[request.setting], name=n) for n in names), therapist)

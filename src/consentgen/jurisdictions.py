@@ -1,4 +1,4 @@
-"""Jurisdiction files: find them on the search path, load, validate, merge US.yaml, resolve dates."""
+"""Jurisdiction files: find them on the search path, load, validate, merge US.yaml, resolve."""
 
 from __future__ import annotations
 
@@ -67,14 +67,20 @@ def normalize_code(state: str, search: SearchPath) -> str:
     choices = sorted(codes)
     guesses = difflib.get_close_matches(upper, choices, n=3, cutoff=0.4)
     guesses += [
-        by_name[n] for n in difflib.get_close_matches(text.lower(), list(by_name), n=2, cutoff=0.6)
+        by_name[n]
+        for n in difflib.get_close_matches(text.lower(), list(by_name), n=2, cutoff=0.6)
         if by_name[n] in codes and by_name[n] not in guesses
     ]
     if upper in NAMES:
         raise UserError(
-            f"no jurisdiction file for {upper} ({NAMES[upper]}) yet; available: {', '.join(choices)}"
+            f"no jurisdiction file for {upper} ({NAMES[upper]}) yet; "
+            f"available: {', '.join(choices)}"
         )
-    hint = f"; did you mean {' or '.join(guesses)}?" if guesses else f"; available: {', '.join(choices)}"
+    hint = (
+        f"; did you mean {' or '.join(guesses)}?"
+        if guesses
+        else f"; available: {', '.join(choices)}"
+    )
     raise UserError(f"unknown state '{state}'{hint}")
 
 
@@ -85,8 +91,15 @@ def load_file(path: Path, origin: str) -> LoadedFile:
         raise InvalidFileError(problems)
     if jurisdiction.code != path.stem:
         raise InvalidFileError(
-            [marked.problem(("code",), f"code '{jurisdiction.code}' does not match the file name "
-                            f"{path.name}; rename one of them", "CG106", at_value=True)]
+            [
+                marked.problem(
+                    ("code",),
+                    f"code '{jurisdiction.code}' does not match the file name "
+                    f"{path.name}; rename one of them",
+                    "CG106",
+                    at_value=True,
+                )
+            ]
         )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedFile(jurisdiction, path, origin, digest)
@@ -96,7 +109,9 @@ def load(code: str, search: SearchPath) -> tuple[LoadedFile, LoadedFile]:
     """The federal file and the state's file, validated."""
     federal = search.find(f"jurisdictions/{FEDERAL}.yaml")
     if federal is None:
-        raise UserError("the federal baseline jurisdictions/US.yaml is missing; reinstall consentgen")
+        raise UserError(
+            "the federal baseline jurisdictions/US.yaml is missing; reinstall consentgen"
+        )
     state = available(search).get(code)
     if state is None:
         raise UserError(f"no jurisdiction file for {code}")
@@ -140,7 +155,8 @@ class ResolvedLaw:
     def disclosures(self) -> tuple[Any, ...]:
         as_of = self.as_of
         return tuple(
-            d for d in self.state.rules.required_disclosures
+            d
+            for d in self.state.rules.required_disclosures
             if d.effective is None or d.effective <= as_of
         )
 
@@ -150,10 +166,11 @@ def merge(federal: Jurisdiction, state: Jurisdiction, as_of: dt.date) -> Resolve
     origins: dict[str, str] = {}
     for name in RULE_NAMES:
         state_rule = getattr(state.rules, name)
-        chosen, origin = (state_rule, state.code) if state_rule is not None else (
-            getattr(federal.rules, name), federal.code)
+        chosen, origin = (
+            (state_rule, state.code)
+            if state_rule is not None
+            else (getattr(federal.rules, name), federal.code)
+        )
         rules[name] = resolve(chosen, as_of)
         origins[name] = origin
     return ResolvedLaw(state, federal, as_of, rules, origins)
-
-

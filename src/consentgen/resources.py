@@ -55,4 +55,6 @@ class SearchPath:
         return None
 
     def template_dirs(self) -> list[str]:
-        return [str(root / "templates") for root, _ in self.roots() if (root / "templates").is_dir()]
+        return [
+            str(root / "templates") for root, _ in self.roots() if (root / "templates").is_dir()
+        ]

@@ -72,12 +72,24 @@ class Builder:
         self.problems.append(self.marked.problem(path, message, rule_id, at_value=at_value))
 
     def wrong(self, path: KeyPath, expected: str, item: Any) -> None:
-        self.error(path, f"{_where(path)} must be {expected}, not {_describe(item)}", "CG104", at_value=True)
+        self.error(
+            path,
+            f"{_where(path)} must be {expected}, not {_describe(item)}",
+            "CG104",
+            at_value=True,
+        )
 
-    def build(self, cls: type, value: Any, path: KeyPath = (), *, history_of: type | None = None) -> Any:
+    def build(
+        self, cls: type, value: Any, path: KeyPath = (), *, history_of: type | None = None
+    ) -> Any:
         if not isinstance(value, dict):
             where = ".".join(map(str, path)) or "the file"
-            self.error(path, f"{where} must be a mapping of keys, not {_describe(value)}", "CG101", at_value=True)
+            self.error(
+                path,
+                f"{where} must be a mapping of keys, not {_describe(value)}",
+                "CG101",
+                at_value=True,
+            )
             return None
         fields = {f.name: f for f in _fields(cls)}
         if history_of is not None:
@@ -87,7 +99,9 @@ class Builder:
         for key, item in value.items():
             if key not in fields:
                 close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.75)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(fields)}"
+                hint = (
+                    f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(fields)}"
+                )
                 self.error((*path, key), f"unknown key '{key}'{hint}", "CG102")
                 continue
             tp = hints[key]
@@ -117,9 +131,8 @@ class Builder:
         origin = get_origin(tp)
         if origin in (typing.Union, types.UnionType):
             options = [a for a in get_args(tp) if a is not type(None)]
-            if item is None:
-                if type(None) in get_args(tp):
-                    return None
+            if item is None and type(None) in get_args(tp):
+                return None
             for option in options:
                 if _accepts(option, item):
                     return self.value(option, item, path, meta)
@@ -136,7 +149,9 @@ class Builder:
                 self.wrong(path, "a list", item)
                 return _INVALID
             if len(item) < meta.get("min_items", 0):
-                self.error(path, f"{_where(path)} needs at least {meta['min_items']} item(s)", "CG105")
+                self.error(
+                    path, f"{_where(path)} needs at least {meta['min_items']} item(s)", "CG105"
+                )
             elem = get_args(tp)[0]
             out = [self.value(elem, x, (*path, i)) for i, x in enumerate(item)]
             return tuple(x for x in out if x is not _INVALID)
@@ -146,7 +161,9 @@ class Builder:
         if isinstance(item, int | float) and not isinstance(item, bool):
             lo, hi = meta.get("minimum"), meta.get("maximum")
             if (lo is not None and item < lo) or (hi is not None and item > hi):
-                self.error(path, f"{_where(path)} must be between {lo} and {hi}", "CG104", at_value=True)
+                self.error(
+                    path, f"{_where(path)} must be between {lo} and {hi}", "CG104", at_value=True
+                )
                 return _INVALID
             if tp is float:
                 return float(item)
@@ -154,10 +171,17 @@ class Builder:
             import re
 
             if not re.fullmatch(meta["pattern"], item):
-                self.error(path, f"{_where(path)} does not match {meta['pattern']}", "CG104", at_value=True)
+                self.error(
+                    path, f"{_where(path)} does not match {meta['pattern']}", "CG104", at_value=True
+                )
                 return _INVALID
         if isinstance(item, str) and not item.strip():
-            self.error(path, f"{_where(path)} is empty; write the value or remove the key", "CG104", at_value=True)
+            self.error(
+                path,
+                f"{_where(path)} is empty; write the value or remove the key",
+                "CG104",
+                at_value=True,
+            )
             return _INVALID
         return item
 

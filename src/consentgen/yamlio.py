@@ -59,11 +59,15 @@ def read_text(path: Path, display: str) -> str:
             )
         raw = path.read_bytes()
     except IsADirectoryError:
-        raise InvalidFileError([Problem(display, 0, 0, "error", "is a folder, not a file")]) from None
+        raise InvalidFileError(
+            [Problem(display, 0, 0, "error", "is a folder, not a file")]
+        ) from None
     except FileNotFoundError:
         raise InvalidFileError([Problem(display, 0, 0, "error", "file not found")]) from None
     except PermissionError:
-        raise InvalidFileError([Problem(display, 0, 0, "error", "cannot be read (permission denied)")]) from None
+        raise InvalidFileError(
+            [Problem(display, 0, 0, "error", "cannot be read (permission denied)")]
+        ) from None
     if b"\x00" in raw:
         raise InvalidFileError([Problem(display, 0, 0, "error", "is a binary file, not YAML")])
     try:
@@ -88,7 +92,9 @@ def load_text(text: str, display: str) -> Marked:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or "not valid YAML"
-        raise InvalidFileError([Problem(display, line, col, "error", f"YAML syntax: {reason}")]) from None
+        raise InvalidFileError(
+            [Problem(display, line, col, "error", f"YAML syntax: {reason}")]
+        ) from None
     except yaml.YAMLError as exc:
         raise InvalidFileError([Problem(display, 0, 0, "error", f"YAML: {exc}")]) from None
     finally:
@@ -117,40 +123,66 @@ def _convert(
     seen: set[int],
 ) -> Any:
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    marks.setdefault(path, (line, col))
-    value_marks[path] = (line, col)
     if id(node) in seen:
+        # An alias: the node is the anchored one, so report where it is used (its key's mark).
+        aline, acol = marks.get(path, (line, col))
         problems.append(
-            Problem(display, line, col, "error", "anchors and aliases (& and *) are not allowed; write the value out")
+            Problem(
+                display,
+                aline,
+                acol,
+                "error",
+                "anchors and aliases (& and *) are not allowed; write the value out",
+            )
         )
         return None
+    marks.setdefault(path, (line, col))
+    value_marks[path] = (line, col)
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 problems.append(
-                    Problem(display, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                            "error", "merge keys (<<) are not allowed; write the keys out")
+                    Problem(
+                        display,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        "error",
+                        "merge keys (<<) are not allowed; write the keys out",
+                    )
                 )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(display, key_node.start_mark.line + 1,
-                                        key_node.start_mark.column + 1, "error",
-                                        "a key must be a plain word"))
+                problems.append(
+                    Problem(
+                        display,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        "error",
+                        "a key must be a plain word",
+                    )
+                )
                 continue
             key = key_node.value
             kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if key in result:
                 first = marks.get((*path, key), (0, 0))
                 problems.append(
-                    Problem(display, kline, kcol, "error",
-                            f"duplicate key '{key}' (first at line {first[0]}); keep one",
-                            "CG002")
+                    Problem(
+                        display,
+                        kline,
+                        kcol,
+                        "error",
+                        f"duplicate key '{key}' (first at line {first[0]}); keep one",
+                        "CG002",
+                    )
                 )
                 continue
             marks[(*path, key)] = (kline, kcol)
-            result[key] = _convert(value_node, (*path, key), marks, value_marks, problems, display, seen)
+            result[key] = _convert(
+                value_node, (*path, key), marks, value_marks, problems, display, seen
+            )
         return result
     if isinstance(node, yaml.SequenceNode):
         return [

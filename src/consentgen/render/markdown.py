@@ -169,8 +169,15 @@ def write_document(
         except (TemplateError, SecurityError) as exc:
             raise template_error(exc, name) from None
         used_templates.append(name)
-        sections.append(Section(id=sp.id, title=sp.title, paragraphs=_paragraphs(text),
-                                citations=sp.citations, unverified=sp.unverified))
+        sections.append(
+            Section(
+                id=sp.id,
+                title=sp.title,
+                paragraphs=_paragraphs(text),
+                citations=sp.citations,
+                unverified=sp.unverified,
+            )
+        )
     return Document(
         jurisdiction=law.state.code,
         jurisdiction_name=law.state.name,
@@ -202,7 +209,9 @@ def data_version(
 def to_markdown(document: Document, env: SandboxedEnvironment) -> str:
     try:
         template = env.get_template("consent.md.j2")
-        text = template.render(doc=document, blank=Md(BLANK), short_version=document.data_version[:12])
+        text = template.render(
+            doc=document, blank=Md(BLANK), short_version=document.data_version[:12]
+        )
     except (TemplateError, SecurityError) as exc:
         raise template_error(exc, "consent.md.j2") from None
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"

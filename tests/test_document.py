@@ -1,0 +1,205 @@
+"""What the document says, decided by the law's data and the request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+from conftest import PROFILE
+
+from consentgen import Request, build_document, render
+
+AS_OF = dt.date(2026, 11, 25)
+RULE = """\
+  {name}:
+    status: {status}
+    summary: Summary of {label}.
+    citations: [{{cite: "Ex. Stat. {name}", source_url: "https://example.org/{name}"}}]
+    verified: {verified}
+"""
+
+
+def _state(tmp_path, statuses: dict[str, str], verified: bool = True, extra: str = ""):
+    rules = "".join(
+        RULE.format(name=n, label=n.replace("_", " "), status=s, verified=str(verified).lower())
+        for n, s in statuses.items()
+    )
+    folder = tmp_path / "jurisdictions"
+    folder.mkdir(exist_ok=True)
+    (folder / "ZZ.yaml").write_text(
+        f"code: ZZ\nname: Zedland\nlast_reviewed: 2026-01-01\nrules:\n{rules}{extra}"
+    )
+    return tmp_path
+
+
+def _section(doc, section_id: str) -> str:
+    return "\n\n".join(next(s for s in doc.sections if s.id == section_id).paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("mandatory", "Zedland law requires me to take the steps described here"),
+        ("permissive", "Zedland law allows me, but does not require me, to warn"),
+        ("none", "Zedland has no law that requires me to warn someone you threaten"),
+        ("unknown", "I may have to take steps to protect that person"),
+    ],
+)
+def test_duty_to_protect_wording_follows_its_status(tmp_path, status, expected):
+    data = _state(tmp_path, {"duty_to_protect": status})
+    doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
+    text = _section(doc, "duty_to_protect")
+    assert expected in text
+    assert "Summary of duty to protect." in text
+    others = {"mandatory", "permissive", "none", "unknown"} - {status}
+    assert all(_wording(s) not in text for s in others if _wording(s) != _wording(status))
+
+
+def _wording(status: str) -> str:
+    return {
+        "mandatory": "requires me to take the steps",
+        "permissive": "allows me, but does not",
+        "none": "has no law that requires",
+        "unknown": "I may have to take steps",
+    }[status]
+
+
+def test_unverified_and_missing_rules_are_flagged_for_the_therapist(tmp_path):
+    data = _state(tmp_path, {"child_abuse_reporting": "mandatory"}, verified=False)
+    doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
+    child = next(s for s in doc.sections if s.id == "child_abuse_reporting")
+    assert child.unverified == (
+        "child abuse reporting (Ex. Stat. child_abuse_reporting): not yet confirmed against its "
+        "source",
+    )
+    elder = next(s for s in doc.sections if s.id == "elder_abuse_reporting")
+    assert "not in consentgen's data for Zedland" in elder.unverified[0]
+    md = render(doc, "md", data_dirs=[data])
+    assert "> **For the therapist, check before use:** child abuse reporting" in md
+    assert (
+        "Ex. Stat. child\\_abuse\\_reporting: <https://example.org/child_abuse_reporting> "
+        "(unverified)" in md
+    )
+
+
+def test_law_is_resolved_as_of_the_date():
+    before = build_document(Request(state="NY", as_of=dt.date(2012, 6, 1)))
+    after = build_document(Request(state="NY", as_of=AS_OF))
+    assert "allows me, but does not require me" in _section(before, "duty_to_protect")
+    assert "requires me to take the steps" in _section(after, "duty_to_protect")
+    assert before.data_version == after.data_version  # same files, different dates
+
+
+def test_a_rule_not_yet_in_force_is_not_stated(tmp_path):
+    extra = "    effective: 2030-01-01\n"
+    data = _state(tmp_path, {"duty_to_protect": "mandatory"}, extra=extra)
+    doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
+    assert "Summary of duty to protect." not in _section(doc, "duty_to_protect")
+    staged = build_document(Request(state="ZZ", as_of=dt.date(2030, 1, 1)), data_dirs=[data])
+    assert "Summary of duty to protect." in _section(staged, "duty_to_protect")
+
+
+@pytest.mark.parametrize(
+    ("request_", "roles"),
+    [
+        (Request(state="CA"), ["Client", "Therapist"]),
+        (
+            Request(state="CA", setting="couples", clients=("A",)),
+            ["Partner", "Partner", "Therapist"],
+        ),
+        (
+            Request(state="CA", setting="family", clients=("A", "B", "C")),
+            ["Family member"] * 3 + ["Therapist"],
+        ),
+        (Request(state="CA", setting="group"), ["Group member", "Therapist"]),
+        (
+            Request(state="CA", setting="minor", clients=("M",), guardians=("P", "Q")),
+            ["Minor client (assent)", "Parent or guardian", "Parent or guardian", "Therapist"],
+        ),
+        (
+            Request(state="CA", setting="minor", clients=("M",)),
+            [
+                "Minor client (consenting on their own, age 12 or older)",
+                "Parent or guardian",
+                "Therapist",
+            ],
+        ),
+        (
+            Request(state="TX", setting="minor", clients=("M",)),
+            ["Minor client (assent)", "Parent or guardian", "Therapist"],
+        ),
+    ],
+)
+def test_signature_blocks_per_setting(request_, roles):
+    doc = build_document(request_)
+    assert [s.role for s in doc.signatures] == roles
+
+
+def test_client_values_are_never_markup_or_templates():
+    names = ("<script>alert(1)</script>", "{{ 7*7 }}", "*bold* [link](http://x)", "1. list")
+    doc = build_document(Request(state="CA", setting="family", clients=names, as_of=AS_OF))
+    md = render(doc, "md")
+    signatures = md.split("## Signatures")[1].split("## Legal basis")[0]
+    assert "49" not in signatures
+    assert "\\{\\{ 7\\*7 \\}\\}" in signatures
+    html = render(doc, "html")
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html
+    assert "<em>bold</em>" not in html and 'href="http://x"' not in html
+    assert "*bold* [link](http://x)" in render(doc, "txt")
+
+
+def test_html_is_a_standalone_print_ready_page():
+    html = render(build_document(Request(state="TX", as_of=AS_OF), practice=PROFILE), "html")
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<h2 id="signatures">Signatures</h2>' in html
+    assert "#signatures { break-before: page;" in html
+    assert "@page" in html
+    assert 'href="https://' in html  # sources are links
+
+
+def test_text_has_no_markdown_left():
+    txt = render(build_document(Request(state="CO", as_of=AS_OF), practice=PROFILE), "txt")
+    assert "**" not in txt and "\\_" not in txt and "<http" not in txt
+    assert "Informed Consent for Psychotherapy\n==================================" in txt
+    assert max(len(line) for line in txt.splitlines()) <= 100
+
+
+STATES = ["CA", "NY", "TX", "FL", "CO"]
+MATRIX = list(
+    itertools.product(
+        STATES,
+        ["individual", "couples", "family", "group", "minor"],
+        ["insurance", "self-pay"],
+        [False, True],
+        [False, True],
+    )
+)
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_combination_renders_cleanly(state):
+    for _, setting, payment, supervisee, telehealth in (m for m in MATRIX if m[0] == state):
+        for practice in (None, PROFILE):
+            doc = build_document(
+                Request(
+                    state=state,
+                    setting=setting,
+                    payment=payment,
+                    supervisee=supervisee,
+                    telehealth=telehealth,
+                    as_of=AS_OF,
+                ),
+                practice=practice,
+            )
+            md = render(doc, "md")
+            where = f"{state} {setting} {payment} {supervisee} {telehealth} {practice}"
+            assert "{{" not in md and "{%" not in md, where
+            assert not re.search(r"\bNone\b", md), where
+            assert all(s.paragraphs for s in doc.sections), where
+            assert ("## Insurance and managed care" in md) == (payment == "insurance"), where
+            assert ("## Supervision" in md) == supervisee, where
+            assert ("## Telehealth" in md) == telehealth, where
