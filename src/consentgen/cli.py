@@ -3,14 +3,13 @@
 Exit codes: 0 success, 1 findings or failed rows, 2 bad usage or bad input.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Typer reads these signatures at every start, and
+# real annotation objects spare it evaluating strings.
 import datetime as dt
 import enum
 import functools
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, ParamSpec
@@ -183,6 +182,8 @@ def _check_output(output: Path, force: bool) -> None:
 
 def write_private(output: Path, content: str | bytes) -> None:
     """Write atomically (temporary file, then rename), readable by its owner only (0600)."""
+    import tempfile
+
     data = content.encode("utf-8") if isinstance(content, str) else content
     parent = output.parent if str(output.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=".consentgen-", dir=parent)

@@ -6,8 +6,8 @@ classes, so a field is declared exactly once: here. A field's ``doc`` metadata b
 description in the schema.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: real annotation objects let structure.py read the
+# types without evaluating strings, which keeps a cold `consentgen build` fast.
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
@@ -50,7 +50,7 @@ class Rule:
         default=None, metadata=doc("The date this form of the rule took effect.")
     )
     notes: str | None = field(default=None, metadata=doc("Maintainers' notes; never rendered."))
-    history: tuple[Rule, ...] = field(
+    history: tuple["Rule", ...] = field(
         default=(), metadata=doc("Earlier forms, newest first; each needs `effective`.")
     )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from consentgen.errors import UserError
@@ -17,7 +16,9 @@ ENV_PATH = "CONSENTGEN_PATH"
 
 
 def builtin_root() -> Path:
-    packaged = Path(str(resources.files("consentgen"))) / "data"
+    # consentgen is installed as plain files (never zipped), so a path next to this module works,
+    # and avoids importlib.resources' start-up cost.
+    packaged = Path(__file__).resolve().parent / "data"
     if (packaged / "jurisdictions").is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[2]

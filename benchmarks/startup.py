@@ -1,0 +1,59 @@
+"""Cold-start cost of `consentgen build` against a bare import of its three core libraries.
+
+The issue's budget: a cold build costs at most 1.5x `python -c "import yaml, jinja2, markdown_it"`.
+Run: python benchmarks/startup.py [--runs N]. Prints medians in milliseconds and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "tests" / "fixtures" / "practice.yaml"
+
+
+def _time(cmd: list[str], runs: int, cwd: str) -> float:
+    samples = []
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "consent")
+        base = [py, "-c", "import yaml, jinja2, markdown_it"]
+        build = [py, "-m", "consentgen", "build", "--state", "CA", "--setting", "couples",
+                 "--practice", str(PROFILE), "--as-of", "2026-11-25", "--force"]
+        cases = {
+            "bare import (yaml, jinja2, markdown_it)": base,
+            "consentgen --version": [py, "-m", "consentgen", "--version"],
+            "consentgen build -o consent.md": [*build, "-o", out + ".md"],
+            "consentgen build -o consent.html": [*build, "-o", out + ".html"],
+        }
+        for cmd in cases.values():  # warm the OS file cache and the bytecode caches
+            _time(cmd, 2, tmp)
+        results = {name: _time(cmd, args.runs, tmp) for name, cmd in cases.items()}
+    baseline = results["bare import (yaml, jinja2, markdown_it)"]
+    print(f"median of {args.runs} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    for name, ms in results.items():
+        print(f"{name:45s} {ms:7.1f} ms  {ms / baseline:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
