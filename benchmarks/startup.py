@@ -24,8 +24,9 @@ def _time(cmd: list[str], runs: int, cwd: str) -> float:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            cmd, check=True, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         samples.append(time.perf_counter() - start)
     return statistics.median(samples) * 1000
 
@@ -38,8 +39,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "consent")
         base = [py, "-c", "import yaml, jinja2, markdown_it"]
-        build = [py, "-m", "consentgen", "build", "--state", "CA", "--setting", "couples",
-                 "--practice", str(PROFILE), "--as-of", "2026-11-25", "--force"]
+        build = [
+            py,
+            "-m",
+            "consentgen",
+            "build",
+            "--state",
+            "CA",
+            "--setting",
+            "couples",
+            "--practice",
+            str(PROFILE),
+            "--as-of",
+            "2026-11-25",
+            "--force",
+        ]
         cases = {
             "bare import (yaml, jinja2, markdown_it)": base,
             "consentgen --version": [py, "-m", "consentgen", "--version"],
