@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from jinja2 import (
