@@ -29,6 +29,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from consentgen import __version__
 from consentgen.compose import ETHICS_CODES, PROFESSION_NAMES, Plan
 from consentgen.errors import UserError
+from consentgen.jurisdictions import NAMES
 from consentgen.model import Document, PracticeProfile, Section, Source
 
 BLANK = "________"
@@ -94,6 +95,12 @@ def _money(value: Any) -> str:
     return f"${value:,.2f}".replace(".00", "")
 
 
+def _state_name(value: Any) -> Any:
+    if isinstance(value, str) and value.upper() in NAMES:
+        return NAMES[value.upper()]
+    return value
+
+
 def _join(items: Iterable[Any], last: str = "and") -> str:
     items = [escape_md(i) for i in items]
     if len(items) <= 2:
@@ -136,6 +143,7 @@ def make_env(template_dirs: list[str]) -> SandboxedEnvironment:
     env.filters["join_and"] = _join
     env.filters["md"] = Md
     env.filters["url"] = url_md
+    env.filters["state_name"] = _state_name
     return env
 
 
