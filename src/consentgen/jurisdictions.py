@@ -81,7 +81,8 @@ def normalize_code(state: str, search: SearchPath) -> str:
         if guesses
         else f"; available: {', '.join(choices)}"
     )
-    raise UserError(f"unknown state '{state}'{hint}")
+    shown = state if len(state) <= 40 else state[:37] + "..."
+    raise UserError(f"unknown state {shown!r}{hint}")
 
 
 def load_file(path: Path, origin: str) -> LoadedFile:
