@@ -24,8 +24,11 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _no_user_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     monkeypatch.delenv("CONSENTGEN_PATH", raising=False)
+    monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 class Cli:

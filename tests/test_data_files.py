@@ -204,3 +204,21 @@ def test_empty_profile_is_all_blanks(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("# nothing yet\n")
     assert load_profile(path) == load_profile(None)
+
+
+def test_cache_never_serves_stale_or_invalid_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    first = _load(tmp_path, MINIMAL).jurisdiction
+    assert first.name == "Example"
+    assert list((tmp_path / "cache" / "jurisdictions").iterdir())
+    assert _load(tmp_path, MINIMAL.replace("Example", "Changed")).jurisdiction.name == "Changed"
+    broken = MINIMAL.replace("status: permissive", "status: sometimes")
+    assert _problems(tmp_path, broken) == _problems(tmp_path, broken)
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENTGEN_CACHE_DIR", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert _load(tmp_path, MINIMAL).jurisdiction.code == "ZZ"
+    assert not (tmp_path / ".cache").exists()

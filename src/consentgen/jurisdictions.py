@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consentgen import structure, yamlio
+from consentgen import yamlio
+from consentgen.cache import cached
 from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import RULE_NAMES, Jurisdiction, Rule
 from consentgen.resources import SearchPath
@@ -86,24 +87,26 @@ def normalize_code(state: str, search: SearchPath) -> str:
 
 
 def load_file(path: Path, origin: str) -> LoadedFile:
-    marked = yamlio.load_file(path)
+    text = yamlio.read_text(path, str(path))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # Only a file that passed validation is cached, under its checksum and its name.
+    jurisdiction = cached("jurisdictions", f"{path.stem}-{digest}", lambda: _validate(text, path))
+    return LoadedFile(jurisdiction, path, origin, digest)
+
+
+def _validate(text: str, path: Path) -> Jurisdiction:
+    from consentgen import structure
+
+    marked = yamlio.load_text(text, str(path))
     jurisdiction, problems = structure.build(Jurisdiction, marked)
     if problems:
         raise InvalidFileError(problems)
     if jurisdiction.code != path.stem:
+        message = f"code '{jurisdiction.code}' does not match the file name {path.name}"
         raise InvalidFileError(
-            [
-                marked.problem(
-                    ("code",),
-                    f"code '{jurisdiction.code}' does not match the file name "
-                    f"{path.name}; rename one of them",
-                    "CG106",
-                    at_value=True,
-                )
-            ]
+            [marked.problem(("code",), message + "; rename one of them", "CG106", at_value=True)]
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LoadedFile(jurisdiction, path, origin, digest)
+    return jurisdiction
 
 
 def load(code: str, search: SearchPath) -> tuple[LoadedFile, LoadedFile]:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from consentgen.errors import InvalidFileError, Problem
 
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+
+# PyYAML is imported on first use: a build whose jurisdiction files come from the cache and that
+# has no profile never needs it.
 
 MAX_BYTES = 2 * 1024 * 1024
 KeyPath = tuple[str | int, ...]
@@ -85,7 +84,10 @@ def load_file(path: Path, display: str | None = None) -> Marked:
 
 
 def load_text(text: str, display: str) -> Marked:
-    loader = _Loader(text)
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -110,9 +112,6 @@ def load_text(text: str, display: str) -> Marked:
     return Marked(data, marks, display, value_marks)
 
 
-_constructor = yaml.constructor.SafeConstructor()
-
-
 def _convert(
     node: yaml.Node,
     path: KeyPath,
@@ -122,6 +121,8 @@ def _convert(
     display: str,
     seen: set[int],
 ) -> Any:
+    import yaml
+
     line, col = node.start_mark.line + 1, node.start_mark.column + 1
     if id(node) in seen:
         # An alias: the node is the anchored one, so report where it is used (its key's mark).
@@ -190,7 +191,7 @@ def _convert(
             for i, item in enumerate(node.value)
         ]
     try:
-        return _constructor.construct_object(node)
+        return yaml.constructor.SafeConstructor().construct_object(node)
     except (yaml.constructor.ConstructorError, ValueError) as exc:
         detail = getattr(exc, "problem", None) or str(exc)
         if node.tag == "tag:yaml.org,2002:timestamp":

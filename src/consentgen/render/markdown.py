@@ -9,10 +9,8 @@ can supply its own through --data-dir.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from jinja2 import (
@@ -27,6 +25,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from consentgen import __version__
+from consentgen.cache import cache_dir
 from consentgen.compose import ETHICS_CODES, PROFESSION_NAMES, Plan
 from consentgen.errors import UserError
 from consentgen.jurisdictions import NAMES
@@ -109,21 +108,8 @@ def _join(items: Iterable[Any], last: str = "and") -> str:
 
 
 def _bytecode_cache() -> FileSystemBytecodeCache | None:
-    """Compiled templates are cached per user (keyed by each template's source checksum), which
-    saves most of a cold start. CONSENTGEN_CACHE_DIR moves it; set it empty to turn it off."""
-    configured = os.environ.get("CONSENTGEN_CACHE_DIR")
-    if configured == "":
-        return None
-    if configured:
-        folder = Path(configured)
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(base) / "consentgen" / "templates"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError:
-        return None
-    if not os.access(folder, os.W_OK):
+    folder = cache_dir("templates")
+    if folder is None:
         return None
     return FileSystemBytecodeCache(str(folder), pattern=f"{__version__}-%s.cache")
 
