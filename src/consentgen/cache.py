@@ -7,6 +7,8 @@ importing its libraries. CONSENTGEN_CACHE_DIR moves it; set it empty to turn it 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pickle
 from collections.abc import Callable
@@ -34,12 +36,19 @@ def cache_dir(kind: str) -> Path | None:
     return folder if os.access(folder, os.W_OK) else None
 
 
+@functools.cache
+def _model_stamp() -> str:
+    """Pickles hold model classes: a change to model.py must not load objects of the old shape."""
+    source = (Path(__file__).parent / "model.py").read_bytes()
+    return hashlib.sha256(source).hexdigest()[:12]
+
+
 def cached(kind: str, digest: str, produce: Callable[[], T]) -> T:
     """`produce()`, or its result from an earlier run for the same source `digest`."""
     folder = cache_dir(kind)
     if folder is None:
         return produce()
-    path = folder / f"{__version__}-{digest}.pickle"
+    path = folder / f"{__version__}-{_model_stamp()}-{digest}.pickle"
     try:
         with path.open("rb") as fh:
             return pickle.load(fh)
