@@ -56,7 +56,7 @@ def test_full_profile_leaves_no_blanks(cli):
         (("--state", "CA", "--practice", "missing.yaml"), "missing.yaml: file not found"),
         (("--state", "CA", "-o", "no/such/folder/x.md"), "folder no/such/folder does not exist"),
         (("--state", "CA", "-o", "consent.xyz"), "cannot tell the format from 'consent.xyz'"),
-        (("--state", "CA", "--format", "pdf"), "PDF output is not available in this version"),
+        (("--state", "CA", "-o", "consent.pdf"), "PDF output is not available in this version"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, monkeypatch, args, message):

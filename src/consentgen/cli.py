@@ -55,8 +55,6 @@ class FormatChoice(enum.StrEnum):
     html = "html"
     txt = "txt"
     json = "json"
-    pdf = "pdf"
-    docx = "docx"
 
 
 class ListFormat(enum.StrEnum):
@@ -81,6 +79,7 @@ DataDirOption = Annotated[
     list[Path] | None,
     typer.Option(
         "--data-dir",
+        metavar="DIR",
         help="A folder with your own jurisdictions/ and templates/, "
         "searched before the built-in data (repeatable; also CONSENTGEN_PATH).",
         file_okay=False,
@@ -209,6 +208,7 @@ def build(
         typer.Option(
             "--state",
             "-s",
+            metavar="XX",
             help="Two-letter code (any case) or state name. For telehealth: where the client is.",
         ),
     ],
@@ -237,16 +237,25 @@ def build(
     ] = None,
     client: Annotated[
         list[str] | None,
-        typer.Option("--client", help="A client's name; repeat for each participant."),
+        typer.Option(
+            "--client", metavar="NAME", help="A client's name; repeat for each participant."
+        ),
     ] = None,
     guardian: Annotated[
         list[str] | None,
-        typer.Option("--guardian", help="For --setting minor: a parent or guardian (repeatable)."),
+        typer.Option(
+            "--guardian",
+            metavar="NAME",
+            help="For --setting minor: a parent or guardian (repeatable).",
+        ),
     ] = None,
     practice: Annotated[
         Path | None,
         typer.Option(
-            "--practice", "-p", help="The practice profile (YAML); see `consentgen init`."
+            "--practice",
+            "-p",
+            metavar="FILE",
+            help="The practice profile (YAML); see `consentgen init`.",
         ),
     ] = None,
     fmt: Annotated[
@@ -257,7 +266,9 @@ def build(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write here (mode 0600) instead of stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write here (mode 0600) instead of stdout."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
     as_of: AsOfOption = None,
