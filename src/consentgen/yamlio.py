@@ -143,30 +143,16 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            refusal = None
             if key_node.tag == "tag:yaml.org,2002:merge":
-                problems.append(
-                    Problem(
-                        display,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        "error",
-                        "merge keys (<<) are not allowed; write the keys out",
-                    )
-                )
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
-                    Problem(
-                        display,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        "error",
-                        "a key must be a plain word",
-                    )
-                )
+                refusal = "merge keys (<<) are not allowed; write the keys out"
+            elif not isinstance(key_node, yaml.ScalarNode):
+                refusal = "a key must be a plain word"
+            if refusal:
+                problems.append(Problem(display, kline, kcol, "error", refusal))
                 continue
             key = key_node.value
-            kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
             if key in result:
                 first = marks.get((*path, key), (0, 0))
                 problems.append(
