@@ -154,7 +154,7 @@ def test_loader_and_schema_both_refuse(tmp_path, case):
         ("code: [unclosed\n", "2:1: YAML syntax: did not find expected ',' or ']'"),
         (
             MINIMAL.replace("rules:", "rules:\n  <<: {x: 1}"),
-            "6:3: merge keys (<<) are not allowed; write the keys out",
+            "5:3: merge keys (<<) are not allowed; write the keys out",
         ),
         ("- a list\n", "1:1: the file must be a mapping of keys, not a list"),
     ],
