@@ -12,12 +12,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, ParamSpec
+from typing import Annotated, Literal, NoReturn, ParamSpec, get_args
 
 import typer
 
 from consentgen import __version__
 from consentgen.errors import ConsentgenError, UserError
+from consentgen.model import Payment, Profession, Setting
 
 app = typer.Typer(
     name="consentgen",
@@ -30,31 +31,15 @@ app = typer.Typer(
 )
 
 
-class SettingChoice(enum.StrEnum):
-    individual = "individual"
-    couples = "couples"
-    family = "family"
-    group = "group"
-    minor = "minor"
+def _choices(name: str, literal: object) -> type[enum.StrEnum]:
+    """A Typer choice type from one of the model's Literal types: the model stays the one list."""
+    return enum.StrEnum(name, {value.replace("-", "_"): value for value in get_args(literal)})
 
 
-class PaymentChoice(enum.StrEnum):
-    insurance = "insurance"
-    self_pay = "self-pay"
-
-
-class ProfessionChoice(enum.StrEnum):
-    psychologist = "psychologist"
-    counselor = "counselor"
-    social_worker = "social-worker"
-    mft = "mft"
-
-
-class FormatChoice(enum.StrEnum):
-    md = "md"
-    html = "html"
-    txt = "txt"
-    json = "json"
+SettingChoice = _choices("SettingChoice", Setting)
+PaymentChoice = _choices("PaymentChoice", Payment)
+ProfessionChoice = _choices("ProfessionChoice", Profession)
+FormatChoice = _choices("FormatChoice", Literal["md", "html", "txt", "json"])
 
 
 class ListFormat(enum.StrEnum):

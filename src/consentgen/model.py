@@ -18,11 +18,6 @@ Setting = Literal["individual", "couples", "family", "group", "minor"]
 Payment = Literal["insurance", "self-pay"]
 SecretsPolicy = Literal["no-secrets", "limited", "held"]
 
-SETTINGS: tuple[str, ...] = ("individual", "couples", "family", "group", "minor")
-PAYMENTS: tuple[str, ...] = ("insurance", "self-pay")
-PROFESSIONS: tuple[str, ...] = ("psychologist", "counselor", "social-worker", "mft")
-FORMATS: tuple[str, ...] = ("md", "html", "txt", "json", "pdf", "docx")
-
 
 def doc(text: str) -> dict[str, str]:
     return {"doc": text}
