@@ -7,7 +7,9 @@ import os
 import stat
 
 import pytest
+
 from conftest import AS_OF, PROFILE
+from consentgen.cli import app
 
 BASE = ("build", "--as-of", AS_OF)
 
@@ -212,6 +214,37 @@ def test_init_writes_a_profile_that_builds_without_blanks(cli, tmp_path):
         supervised.stderr
     )
     assert cli("init", path).exit_code == 2  # never overwrites
+
+
+def test_init_asks_on_request_and_writes_the_answers(cli, tmp_path):
+    path = tmp_path / "practice.yaml"
+    answers = (
+        "\n".join(
+            [
+                "Calm Harbor: Counseling",
+                "Dana Cruz",
+                "",
+                "therapist",
+                "counselor",
+                "LPC",
+                "00123",
+                "TX",
+            ]
+        )
+        + "\n"
+    )
+    result = cli.runner.invoke(app, ["init", str(path), "--prompt"], input=answers)
+    assert result.exit_code == 0, result.stderr
+    assert "Choose one of psychologist, counselor, social-worker, mft" in result.stderr
+    from consentgen.profile import load
+
+    profile = load(path)
+    assert profile.practice.name == "Calm Harbor: Counseling"
+    assert profile.clinician.name == "Dana Cruz"
+    assert profile.clinician.credentials == "MA, LMFT"  # Enter keeps the example's answer
+    assert profile.clinician.profession == "counselor"
+    assert profile.clinician.license.number == "00123"
+    assert "Practice name" not in result.stdout  # questions go to stderr
 
 
 def test_list_shows_every_builtin_jurisdiction(cli):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from consentgen import api, jurisdictions
 from consentgen.errors import InvalidFileError
 from consentgen.profile import load as load_profile

@@ -7,8 +7,8 @@ import itertools
 import re
 
 import pytest
-from conftest import PROFILE
 
+from conftest import PROFILE
 from consentgen import Request, build_document, render
 
 AS_OF = dt.date(2026, 11, 25)

@@ -6,6 +6,7 @@ Regenerate on purpose with `pytest --update-golden`, then read the diff before c
 from __future__ import annotations
 
 import pytest
+
 from conftest import AS_OF, GOLDEN, PROFILE
 
 SETTINGS = ["individual", "couples", "family", "group", "minor"]

@@ -57,7 +57,6 @@ def test_building_opens_no_socket(monkeypatch):
 @pytest.mark.parametrize("state", ["CA", "NY", "TX", "FL", "CO"])
 def test_earlier_forms_are_dated_and_ordered_newest_first(state):
     from conftest import ROOT
-
     from consentgen.jurisdictions import load_file
 
     rules = load_file(ROOT / "jurisdictions" / f"{state}.yaml", "built-in").jurisdiction.rules

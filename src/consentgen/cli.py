@@ -309,12 +309,28 @@ def init(
         "practice.yaml"
     ),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    prompt: Annotated[
+        bool | None,
+        typer.Option(
+            "--prompt/--no-prompt",
+            help="Ask for the practice's and clinician's details (default: only on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Write a commented example practice profile to edit."""
-    from consentgen.profile import example
+    """Write a commented practice profile to edit: on a terminal, it asks a few questions first."""
+    from consentgen.profile import QUESTIONS, example
 
     _check_output(path, force)
-    write_private(path, example(path.name))
+    answers: dict[str, str] = {}
+    if prompt if prompt is not None else (sys.stdin.isatty() and sys.stdout.isatty()):
+        _stderr("Press Enter to keep the example's answer; edit the file later for the rest.")
+        for key, (question, default) in QUESTIONS.items():
+            answer = typer.prompt(question, default=default, err=True)
+            while key == "profession" and answer not in get_args(Profession):
+                answer = typer.prompt(f"Choose one of {', '.join(get_args(Profession))}", err=True)
+            answers[key] = answer
+    write_private(path, example(path.name, answers))
     _stderr(f"wrote {path}; edit it, then: consentgen build --state XX --practice {path}", "green")
 
 

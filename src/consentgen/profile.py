@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from consentgen import structure, yamlio
@@ -28,7 +29,7 @@ EXAMPLE = """\
 # Check it with: consentgen build --state CA --practice {name}
 
 practice:
-  name: Example Counseling Group
+  name: {practice_name}
   address: 123 Main Street, Suite 4, Springfield
   phone: "(555) 555-0100"
   email: office@example.com
@@ -37,10 +38,10 @@ practice:
   after_hours: leave a voicemail; we return calls within one business day
 
 clinician:
-  name: Jordan Lee
-  credentials: MA, LMFT              # degree and credentials
-  profession: mft                    # psychologist | counselor | social-worker | mft
-  license: {type: LMFT, number: "123456", state: CA}
+  name: {clinician_name}
+  credentials: {credentials}              # degree and credentials
+  profession: {profession}                    # psychologist | counselor | social-worker | mft
+  license: {{type: {license_type}, number: {license_number}, state: {license_state}}}
   # For an associate or other registered, unlicensed clinician:
   # registration: AMFT 98765
   # employer: Example Counseling Group
@@ -56,7 +57,7 @@ fees:
 supervisor:                          # used with --supervisee
   name: Dr. Sam Rivera
   credentials: PhD, LMFT
-  license: {type: LMFT, number: "54321", state: CA}
+  license: {{type: LMFT, number: "54321", state: CA}}
 
 policies:
   couples_secrets: no-secrets        # no-secrets | limited | held
@@ -79,5 +80,22 @@ office:
 """
 
 
-def example(name: str = "practice.yaml") -> str:
-    return EXAMPLE.replace("{name}", name)
+# The values `init` asks for on a terminal, with the example's own answers.
+QUESTIONS: dict[str, tuple[str, str]] = {
+    "practice_name": ("Practice name", "Example Counseling Group"),
+    "clinician_name": ("Your name", "Jordan Lee"),
+    "credentials": ("Degree and credentials", "MA, LMFT"),
+    "profession": ("Profession (psychologist, counselor, social-worker, mft)", "mft"),
+    "license_type": ("License type", "LMFT"),
+    "license_number": ("License number", "123456"),
+    "license_state": ("License state (two letters)", "CA"),
+}
+
+
+def example(name: str = "practice.yaml", answers: dict[str, str] | None = None) -> str:
+    """The commented example profile, with `answers` (from `init`'s questions) filled in."""
+    values = {key: default for key, (_question, default) in QUESTIONS.items()}
+    values.update({k: v for k, v in (answers or {}).items() if v and v.strip()})
+    # JSON strings are valid YAML scalars: any answer stays one plain, quoted value.
+    quoted = {key: json.dumps(value.strip(), ensure_ascii=False) for key, value in values.items()}
+    return EXAMPLE.format(name=name, **quoted)
