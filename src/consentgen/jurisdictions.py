@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,8 @@ def normalize_code(state: str, search: SearchPath) -> str:
     if text.lower() in by_name and by_name[text.lower()] in codes:
         return by_name[text.lower()]
     choices = sorted(codes)
+    import difflib
+
     guesses = difflib.get_close_matches(upper, choices, n=3, cutoff=0.4)
     guesses += [
         by_name[n]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import functools
 import types
 import typing
@@ -98,6 +97,8 @@ class Builder:
         kwargs: dict[str, Any] = {}
         for key, item in value.items():
             if key not in fields:
+                import difflib
+
                 close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.75)
                 hint = (
                     f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(fields)}"
