@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,9 +35,22 @@ def _time(cmd: list[str], runs: int, cwd: str, cache: str) -> float:
     return statistics.median(samples) * 1000
 
 
+def _instructions(cmd: list[str], cwd: str, cache: str) -> int:
+    """Instructions executed, counted by valgrind: repeatable whatever else the machine does."""
+    env = {**os.environ, "CONSENTGEN_CACHE_DIR": cache}
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        cwd=cwd, env=env, capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return int(re.search(r"Collected : (\d+)", out).group(1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions with valgrind"
+    )
     args = parser.parse_args()
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,10 +85,18 @@ def main() -> None:
         results["consentgen build -o consent.md (no cache)"] = _time(
             cases["consentgen build -o consent.md"], args.runs, tmp, ""
         )
+        counts = {}
+        if args.instructions and shutil.which("valgrind"):
+            counts = {name: _instructions(cmd, tmp, cache) for name, cmd in cases.items()}
     baseline = results["bare import (yaml, jinja2, markdown_it)"]
     print(f"median of {args.runs} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     for name, ms in results.items():
         print(f"{name:45s} {ms:7.1f} ms  {ms / baseline:5.2f}x")
+    if counts:
+        base = counts["bare import (yaml, jinja2, markdown_it)"]
+        print("instructions (valgrind):")
+        for name, n in counts.items():
+            print(f"{name:45s} {n / 1e6:7.0f} M   {n / base:5.2f}x")
 
 
 if __name__ == "__main__":
