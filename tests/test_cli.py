@@ -311,3 +311,31 @@ def test_python_dash_m(tmp_path):
     )
     assert result.returncode == 0
     assert result.stdout.startswith("consentgen ")
+
+
+def test_coverage_counts_verified_rules(cli):
+    data = json.loads(cli("coverage", "--format", "json", "--as-of", AS_OF).stdout)
+    rows = {row["code"]: row for row in data["jurisdictions"]}
+    assert rows["TX"]["rules"]["duty_to_protect"] == {"status": "permissive", "verified": True}
+    assert rows["CA"]["rules"]["licensing_boards"]["count"] == 4
+    totals = data["totals"]["child_abuse_reporting"]
+    assert totals["verified"] + totals["unverified"] + totals["missing"] == len(rows)
+
+
+def test_coverage_table_and_csv(cli):
+    table = cli("coverage", "--as-of", AS_OF)
+    assert table.exit_code == 0
+    assert table.stdout.splitlines()[0].split()[:4] == ["code", "reviewed", "child", "elder"]
+    assert "jurisdictions, law as of 2026-11-25:" in table.stdout
+    csv_rows = cli("coverage", "--format", "csv").stdout.splitlines()
+    assert csv_rows[0] == "code,name,last_reviewed,rule,status,verified,count"
+
+
+def test_coverage_reports_a_broken_file_and_lists_the_rest(cli, tmp_path):
+    (tmp_path / "jurisdictions").mkdir()
+    (tmp_path / "jurisdictions" / "ZZ.yaml").write_text("code: ZZ\nname: [\n")
+    result = cli("coverage", "--data-dir", tmp_path)
+    assert result.exit_code == 1
+    assert "ZZ.yaml:3:1: YAML syntax" in result.stderr
+    assert any(line.startswith("CA ") for line in result.stdout.splitlines())
+    assert any(line.startswith("ZZ ") and "ERROR" in line for line in result.stdout.splitlines())

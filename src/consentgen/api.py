@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from consentgen import compose, jurisdictions, profile
-from consentgen.errors import UserError
+from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import Document, PracticeProfile, Request, Source
 from consentgen.resources import SearchPath
 
@@ -180,6 +180,101 @@ def show(
         "origin": loaded.origin,
         "rules": rules,
     }
+
+
+STATE_RULES = (
+    "child_abuse_reporting",
+    "elder_abuse_reporting",
+    "duty_to_protect",
+    "danger_to_self",
+    "minors",
+    "records",
+    "privilege",
+    "supervision",
+    "telehealth",
+)
+
+
+def coverage(
+    *,
+    as_of: dt.date | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> dict[str, Any]:
+    """Which state rules each jurisdiction has, in force on `as_of`, and whether each is verified.
+
+    For maintainers: what is left to research or to confirm.
+    """
+    search = _search(data_dirs)
+    as_of = as_of or dt.date.today()
+    rows = []
+    for code, (path, origin) in sorted(jurisdictions.available(search).items()):
+        try:
+            j = jurisdictions.load_file(path, origin).jurisdiction
+        except InvalidFileError as exc:  # one broken file must not hide the others
+            rows.append(
+                {
+                    "code": code,
+                    "name": jurisdictions.NAMES.get(code, code),
+                    "last_reviewed": None,
+                    "origin": origin,
+                    "error": exc.message,
+                    "rules": _invalid_cells(),
+                }
+            )
+            continue
+        cells: dict[str, dict[str, Any]] = {}
+        for name in STATE_RULES:
+            rule = jurisdictions.resolve(getattr(j.rules, name), as_of)
+            cells[name] = (
+                {"status": rule.status or "present", "verified": rule.verified}
+                if rule is not None
+                else {"status": "missing", "verified": False}
+            )
+        for name in ("licensing_boards", "required_disclosures"):
+            items = getattr(j.rules, name)
+            cells[name] = {
+                "count": len(items),
+                "verified": sum(1 for item in items if item.verified),
+            }
+        rows.append(
+            {
+                "code": code,
+                "name": j.name,
+                "last_reviewed": j.last_reviewed.isoformat(),
+                "origin": origin,
+                "rules": cells,
+            }
+        )
+    totals = {
+        name: {
+            "verified": sum(1 for r in rows if r["rules"][name]["verified"] is True),
+            "unverified": sum(
+                1
+                for r in rows
+                if r["rules"][name]["status"] not in ("missing", "invalid")
+                and r["rules"][name]["verified"] is False
+            ),
+            "missing": sum(1 for r in rows if r["rules"][name]["status"] in ("missing", "invalid")),
+        }
+        for name in STATE_RULES
+    }
+    boards = [r["rules"]["licensing_boards"] for r in rows]
+    totals["licensing_boards"] = {
+        "verified": sum(b["verified"] for b in boards),
+        "unverified": sum(b["count"] - b["verified"] for b in boards),
+        "jurisdictions_with_all_four": sum(1 for b in boards if b["count"] >= 4),
+    }
+    return {"as_of": as_of.isoformat(), "jurisdictions": rows, "totals": totals}
+
+
+def _invalid_cells() -> dict[str, dict[str, Any]]:
+    cells: dict[str, dict[str, Any]] = {
+        name: {"status": "invalid", "verified": False} for name in STATE_RULES
+    }
+    cells.update(
+        {name: {"count": 0, "verified": 0} for name in ("licensing_boards", "required_disclosures")}
+    )
+    return cells
 
 
 SCHEMAS = {"jurisdiction": "Jurisdiction", "practice": "PracticeProfile"}

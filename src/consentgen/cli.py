@@ -364,6 +364,125 @@ def list_(
             print(f"{r['code']}\t{r['name']}\t{r['last_reviewed']}\t{r['origin']}")
 
 
+class CoverageFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+_SHORT = {
+    "child_abuse_reporting": "child",
+    "elder_abuse_reporting": "elder",
+    "duty_to_protect": "protect",
+    "danger_to_self": "self",
+    "minors": "minors",
+    "records": "records",
+    "privilege": "privilege",
+    "supervision": "superv",
+    "telehealth": "tele",
+    "licensing_boards": "boards",
+    "required_disclosures": "notices",
+}
+_STATUS = {
+    "mandatory": "must",
+    "permissive": "may",
+    "none": "none",
+    "unknown": "unknown",
+    "present": "yes",
+    "missing": "-",
+    "invalid": "ERROR",
+}
+
+
+def _cell(cell: dict[str, object]) -> str:
+    if "count" in cell:
+        return f"{cell['verified']}/{cell['count']}"
+    mark = "" if cell["verified"] else "?"
+    return _STATUS[str(cell["status"])] + mark
+
+
+@app.command()
+@_handle_errors
+def coverage(
+    fmt: Annotated[
+        CoverageFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = CoverageFormat.table,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show which rules each jurisdiction has and which are verified: what is left to research.
+
+    In the table, must/may/none is the status (mandatory, permissive, none), "?" marks a rule
+    not verified against its primary source, "-" a missing rule, and boards and notices count
+    verified/all.
+    """
+    import json
+
+    from consentgen import api
+
+    data = api.coverage(as_of=_parse_date(as_of), data_dirs=data_dir or ())
+    rows = data["jurisdictions"]
+    if fmt is CoverageFormat.json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    elif fmt is CoverageFormat.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["code", "name", "last_reviewed", "rule", "status", "verified", "count"])
+        for row in rows:
+            for name, cell in row["rules"].items():
+                writer.writerow(
+                    [
+                        row["code"],
+                        row["name"],
+                        row["last_reviewed"] or "",
+                        name,
+                        cell.get("status", ""),
+                        cell["verified"],
+                        cell.get("count", ""),
+                    ]
+                )
+    else:
+        _coverage_table(data)
+    for row in rows:
+        if "error" in row:
+            _stderr(f"error: {row['error']}", "bold red")
+    if any("error" in row for row in rows):
+        raise typer.Exit(1)
+
+
+def _coverage_table(data: dict) -> None:
+    rows = data["jurisdictions"]
+    header = ["code", "reviewed", *_SHORT.values()]
+    lines = [
+        [r["code"], r["last_reviewed"] or "ERROR", *(_cell(r["rules"][n]) for n in _SHORT)]
+        for r in rows
+    ]
+    totals = data["totals"]
+    rules = [t for n, t in totals.items() if n != "licensing_boards"]
+    summary = (
+        f"{len(rows)} jurisdictions, law as of {data['as_of']}: "
+        f"{sum(t['verified'] for t in rules)} rules verified, "
+        f"{sum(t['unverified'] for t in rules)} unverified, "
+        f"{sum(t['missing'] for t in rules)} missing; licensing boards: "
+        f"{totals['licensing_boards']['verified']} verified, "
+        f"{totals['licensing_boards']['unverified']} unverified"
+    )
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*header, caption=summary)
+        for line in lines:
+            table.add_row(*line)
+        Console().print(table)
+        return
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
+    for line in [header, *lines]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
+    print(summary)
+
+
 @app.command()
 @_handle_errors
 def show(
