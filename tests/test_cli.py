@@ -52,7 +52,7 @@ def test_full_profile_leaves_no_blanks(cli):
     ("args", "message"),
     [
         (("--state", "XY"), "unknown state 'XY'; did you mean"),
-        (("--state", "WY"), "no jurisdiction file for WY (Wyoming) yet"),
+        (("--state", "Texass"), "unknown state 'Texass'; did you mean TX?"),
         (("--state", "CA", "--as-of", "2026-02-30"), "--as-of '2026-02-30' is not a date"),
         (("--state", "CA", "--guardian", "P"), "--guardian is only for --setting minor"),
         (("--state", "CA", "--practice", "missing.yaml"), "missing.yaml: file not found"),

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import AS_OF, GOLDEN, PROFILE
+from conftest import AS_OF, GOLDEN, PROFILE, ROOT
 
 SETTINGS = ["individual", "couples", "family", "group", "minor"]
-CASES = [(state, setting, ()) for state in ("CA", "NY", "TX") for setting in SETTINGS]
-CASES += [(state, "individual", ()) for state in ("FL", "CO")]
+STATES = sorted(p.stem for p in (ROOT / "jurisdictions").glob("*.yaml") if p.stem != "US")
+DEEP = ("CA", "NY", "TX")  # every setting; every other state: individual
+CASES = [(state, setting, ()) for state in DEEP for setting in SETTINGS]
+CASES += [(state, "individual", ()) for state in STATES if state not in DEEP]
 CASES += [
     ("CA", "individual", ("--payment", "self-pay", "--supervisee", "--telehealth")),
     ("CO", "minor", ("--guardian", "Pat Doe", "--profession", "counselor")),
-    ("NY", "individual", ("--as-of", "2012-06-01")),
+    # The day before a duty-to-protect law changed: the document as a client signed it then.
+    ("NY", "individual", ("--as-of", "2012-06-01")),  # Mental Hygiene Law 9.46, 2013-03-16
+    ("CA", "individual", ("--as-of", "2012-12-31")),  # Civil Code 43.92 amended, 2013-01-01
+    ("FL", "individual", ("--as-of", "2019-06-30")),  # Fla. Stat. 491.0147 amended, 2019-07-01
 ]
 
 
@@ -44,3 +49,8 @@ def test_golden_document(cli, update_golden, state, setting, extra):
         if not update_golden:
             pytest.fail(f"{golden.name} was missing and has been written; review and commit it")
     assert result.stdout == golden.read_text(encoding="utf-8")
+
+
+def test_no_golden_document_is_left_over():
+    expected = {_name(*case) for case in CASES}
+    assert {p.name for p in GOLDEN.glob("*.md")} <= expected
