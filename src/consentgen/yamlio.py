@@ -54,27 +54,40 @@ def read_text(path: Path, display: str) -> str:
         size = path.stat().st_size
         if size > MAX_BYTES:
             raise InvalidFileError(
-                [Problem(display, 0, 0, "error", f"file is larger than {MAX_BYTES // 1024} KiB")]
+                [
+                    Problem(
+                        display,
+                        0,
+                        0,
+                        "error",
+                        f"file is larger than {MAX_BYTES // 1024} KiB",
+                        "CG004",
+                    )
+                ]
             )
         raw = path.read_bytes()
     except IsADirectoryError:
         raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "is a folder, not a file")]
+            [Problem(display, 0, 0, "error", "is a folder, not a file", "CG004")]
         ) from None
     except FileNotFoundError:
-        raise InvalidFileError([Problem(display, 0, 0, "error", "file not found")]) from None
+        raise InvalidFileError(
+            [Problem(display, 0, 0, "error", "file not found", "CG004")]
+        ) from None
     except PermissionError:
         raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "cannot be read (permission denied)")]
+            [Problem(display, 0, 0, "error", "cannot be read (permission denied)", "CG004")]
         ) from None
     if b"\x00" in raw:
-        raise InvalidFileError([Problem(display, 0, 0, "error", "is a binary file, not YAML")])
+        raise InvalidFileError(
+            [Problem(display, 0, 0, "error", "is a binary file, not YAML", "CG004")]
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidFileError(
-            [Problem(display, line, 1, "error", "is not UTF-8 text; save it as UTF-8")]
+            [Problem(display, line, 1, "error", "is not UTF-8 text; save it as UTF-8", "CG004")]
         ) from None
 
 
@@ -95,10 +108,10 @@ def load_text(text: str, display: str) -> Marked:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or "not valid YAML"
         raise InvalidFileError(
-            [Problem(display, line, col, "error", f"YAML syntax: {reason}")]
+            [Problem(display, line, col, "error", f"YAML syntax: {reason}", "CG001")]
         ) from None
     except yaml.YAMLError as exc:
-        raise InvalidFileError([Problem(display, 0, 0, "error", f"YAML: {exc}")]) from None
+        raise InvalidFileError([Problem(display, 0, 0, "error", f"YAML: {exc}", "CG001")]) from None
     finally:
         loader.dispose()
     if node is None:
@@ -134,6 +147,7 @@ def _convert(
                 acol,
                 "error",
                 "anchors and aliases (& and *) are not allowed; write the value out",
+                "CG003",
             )
         )
         return None
@@ -144,13 +158,13 @@ def _convert(
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            refusal = None
+            refusal = rule_id = None
             if key_node.tag == "tag:yaml.org,2002:merge":
-                refusal = "merge keys (<<) are not allowed; write the keys out"
+                refusal, rule_id = "merge keys (<<) are not allowed; write the keys out", "CG003"
             elif not isinstance(key_node, yaml.ScalarNode):
-                refusal = "a key must be a plain word"
+                refusal, rule_id = "a key must be a plain word", "CG001"
             if refusal:
-                problems.append(Problem(display, kline, kcol, "error", refusal))
+                problems.append(Problem(display, kline, kcol, "error", refusal, rule_id))
                 continue
             key = key_node.value
             if key in result:
@@ -182,7 +196,7 @@ def _convert(
         detail = getattr(exc, "problem", None) or str(exc)
         if node.tag == "tag:yaml.org,2002:timestamp":
             detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
-        problems.append(Problem(display, line, col, "error", detail))
+        problems.append(Problem(display, line, col, "error", detail, "CG104"))
         return None
 
 
