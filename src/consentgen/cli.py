@@ -523,6 +523,112 @@ def show(
     sys.stdout.write("\n".join(lines) + "\n")
 
 
+class LintFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+@_handle_errors
+def lint(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Files or folders: jurisdiction files, profiles, template folders. "
+            "Default: the built-in data and templates, plus --data-dir."
+        ),
+    ] = None,
+    fmt: Annotated[
+        LintFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="text: path:line:col lines; json; github: annotations for GitHub Actions.",
+        ),
+    ] = LintFormat.text,
+    strict: Annotated[
+        bool | None,
+        typer.Option("--strict/--no-strict", help="Warnings fail too.", show_default=False),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            metavar="IDS", help="Only these rules (ids, names or id prefixes, comma-separated)."
+        ),
+    ] = None,
+    ignore: Annotated[str | None, typer.Option(metavar="IDS", help="Skip these rules.")] = None,
+    max_age: Annotated[
+        int | None,
+        typer.Option(
+            "--max-age",
+            metavar="DAYS",
+            min=0,
+            help="Warn when a file's last_reviewed is older (default 365).",
+        ),
+    ] = None,
+    list_rules: Annotated[
+        bool, typer.Option("--list-rules", help="List every rule and exit.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check jurisdiction files, practice profiles and templates; every problem in one run.
+
+    Exit code 0: no errors; 1: errors (or warnings with --strict); 2: bad usage.
+    Settings come from [tool.consentgen.lint] in pyproject.toml or `lint:` in .consentgen.yaml.
+    """
+    from consentgen import lint as linting
+
+    if list_rules:
+        for rule in linting.RULES:
+            print(f"{rule.id}  {rule.name:22s} {rule.severity:8s} {rule.summary}")
+        return
+    settings = linting.load_config()
+    origin = settings.get("_origin", "settings")
+    config = linting.Config(
+        select=linting.rule_ids(select if select is not None else settings.get("select"),
+                                "--select" if select is not None else origin),
+        ignore=linting.rule_ids(ignore if ignore is not None else settings.get("ignore"),
+                                "--ignore" if ignore is not None else origin),
+        max_age=max_age if max_age is not None else int(settings.get("max-age", 365)),
+        strict=strict if strict is not None else bool(settings.get("strict", False)),
+    )  # fmt: skip
+    problems = linting.lint_paths(list(paths or []), data_dirs=list(data_dir or []), config=config)
+    sys.stdout.write(linting.report(problems, fmt.value))
+    if fmt is LintFormat.text:
+        counts = {
+            s: sum(1 for p in problems if p.severity == s) for s in ("error", "warning", "info")
+        }
+        _stderr(
+            f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info",
+            "bold red" if counts["error"] else None,
+        )
+    code = linting.exit_code(problems, config.strict)
+    if code:
+        raise typer.Exit(code)
+
+
+class SchemaKind(enum.StrEnum):
+    jurisdiction = "jurisdiction"
+    practice = "practice"
+
+
+@app.command()
+@_handle_errors
+def schema(
+    kind: Annotated[
+        SchemaKind, typer.Argument(help="Which file's schema.")
+    ] = SchemaKind.jurisdiction,
+) -> None:
+    """Print the JSON Schema of jurisdiction files or of the practice profile."""
+    import json
+
+    from consentgen import api
+
+    sys.stdout.write(json.dumps(api.json_schema(kind.value), indent=2) + "\n")
+
+
 def main() -> None:
     app()
 

@@ -281,6 +281,9 @@ class Policies:
 @dataclass(frozen=True, kw_only=True)
 class Office:
     staff_trained: bool | None = None
+    devices_protected: bool | None = field(
+        default=None, metadata=doc("Computers and phones use passwords and encryption.")
+    )
     soundproofing: bool | None = None
     white_noise: bool | None = None
     waiting_room: str | None = None

@@ -74,6 +74,7 @@ policies:
 
 office:
   staff_trained: true
+  devices_protected: true            # computers and phones use passwords and encryption
   soundproofing: true
   white_noise: true
   waiting_room: staff sit away from the waiting area and do not say clients' names aloud

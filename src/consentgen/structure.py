@@ -15,7 +15,7 @@ import typing
 from typing import Any, Literal, get_args, get_origin
 
 from consentgen.errors import Problem
-from consentgen.yamlio import KeyPath, Marked, is_date
+from consentgen.yamlio import INVALID, KeyPath, Marked, is_date
 
 _MISSING = dataclasses.MISSING
 
@@ -81,6 +81,8 @@ class Builder:
     def build(
         self, cls: type, value: Any, path: KeyPath = (), *, history_of: type | None = None
     ) -> Any:
+        if value is INVALID:
+            return None
         if not isinstance(value, dict):
             where = ".".join(map(str, path)) or "the file"
             self.error(
@@ -128,6 +130,8 @@ class Builder:
         return tuple(f for f in forms if f is not None)
 
     def value(self, tp: Any, item: Any, path: KeyPath, meta: Any = None) -> Any:
+        if item is INVALID:
+            return _INVALID  # unreadable in the YAML: already reported there
         meta = meta or {}
         origin = get_origin(tp)
         if origin in (typing.Union, types.UnionType):

@@ -96,7 +96,26 @@ def load_file(path: Path, display: str | None = None) -> Marked:
     return load_text(read_text(path, display), display)
 
 
+class _Invalid:
+    """A value that could not be read; its problem is already reported."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID: Any = _Invalid()
+
+
 def load_text(text: str, display: str) -> Marked:
+    marked, problems = load_text_lenient(text, display)
+    if problems:
+        raise InvalidFileError(problems)
+    return marked
+
+
+def load_text_lenient(text: str, display: str) -> tuple[Marked, list[Problem]]:
+    """Like load_text, but a value that cannot be read becomes INVALID and is reported, so a
+    linter can go on to check the rest of the file. Syntax errors still raise."""
     import yaml
 
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
@@ -115,14 +134,12 @@ def load_text(text: str, display: str) -> Marked:
     finally:
         loader.dispose()
     if node is None:
-        return Marked(None, {(): (1, 1)}, display)
+        return Marked(None, {(): (1, 1)}, display), []
     marks: dict[KeyPath, tuple[int, int]] = {}
     value_marks: dict[KeyPath, tuple[int, int]] = {}
     problems: list[Problem] = []
     data = _convert(node, (), marks, value_marks, problems, display, set())
-    if problems:
-        raise InvalidFileError(problems)
-    return Marked(data, marks, display, value_marks)
+    return Marked(data, marks, display, value_marks), problems
 
 
 def _convert(
@@ -150,7 +167,7 @@ def _convert(
                 "CG003",
             )
         )
-        return None
+        return INVALID
     marks.setdefault(path, (line, col))
     value_marks[path] = (line, col)
     seen.add(id(node))
@@ -197,7 +214,7 @@ def _convert(
         if node.tag == "tag:yaml.org,2002:timestamp":
             detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
         problems.append(Problem(display, line, col, "error", detail, "CG104"))
-        return None
+        return INVALID
 
 
 def is_date(value: Any) -> bool:

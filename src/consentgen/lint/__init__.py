@@ -1,0 +1,185 @@
+"""`consentgen lint`: every problem in jurisdiction files, profiles and templates, in one run.
+
+Findings are `Problem` values (path, line, column, severity, message, rule id), collected and
+reported together; `report()` formats them; the worst severity decides the exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from consentgen.errors import Problem, UserError
+from consentgen.lint.rules import BY_ID, BY_NAME, RULES, LintRule
+
+__all__ = ["RULES", "Config", "LintRule", "exit_code", "lint_paths", "load_config", "report"]
+
+
+@dataclass(frozen=True)
+class Config:
+    select: frozenset[str] = frozenset()  # empty: every rule
+    ignore: frozenset[str] = frozenset()
+    max_age: int = 365
+    strict: bool = False
+    render_matrix: bool = True
+    jobs: int | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def wants(self, rule_id: str) -> bool:
+        if self.select and rule_id not in self.select:
+            return False
+        return rule_id not in self.ignore
+
+
+def rule_ids(values: list[str] | tuple[str, ...] | str | None, origin: str) -> frozenset[str]:
+    """Ids from ids or names ("CG202", "unverified", "CG2"): a prefix selects a family."""
+    if values is None:
+        return frozenset()
+    if isinstance(values, str):
+        values = [v for v in values.replace(",", " ").split() if v]
+    out: set[str] = set()
+    for value in values:
+        text = str(value).strip()
+        if text in BY_NAME:
+            out.add(BY_NAME[text].id)
+            continue
+        matches = [r.id for r in RULES if r.id.startswith(text.upper())] if text else []
+        if not matches:
+            raise UserError(f"{origin}: unknown lint rule '{text}'; see consentgen lint "
+                            "--list-rules")  # fmt: skip
+        out.update(matches)
+    return frozenset(out)
+
+
+def load_config(start: Path | None = None) -> dict[str, Any]:
+    """[tool.consentgen.lint] from the nearest pyproject.toml, or `lint:` in .consentgen.yaml."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        yaml_file = candidate / ".consentgen.yaml"
+        if yaml_file.is_file():
+            from consentgen import yamlio
+
+            data = yamlio.load_file(yaml_file).data or {}
+            section = data.get("lint", {}) if isinstance(data, dict) else {}
+            return _checked(section, str(yaml_file))
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise UserError(f"{pyproject}: not valid TOML ({exc})") from None
+            section = data.get("tool", {}).get("consentgen", {}).get("lint")
+            if section is not None:
+                return _checked(section, f"{pyproject} [tool.consentgen.lint]")
+    return {}
+
+
+_CONFIG_KEYS = {"select", "ignore", "max-age", "strict"}
+
+
+def _checked(section: Any, origin: str) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        raise UserError(f"{origin}: lint settings must be a table of keys")
+    unknown = set(section) - _CONFIG_KEYS
+    if unknown:
+        raise UserError(f"{origin}: unknown lint setting(s) {', '.join(sorted(unknown))}; "
+                        f"allowed: {', '.join(sorted(_CONFIG_KEYS))}")  # fmt: skip
+    return {**section, "_origin": origin}
+
+
+def lint_paths(
+    paths: list[Path],
+    *,
+    data_dirs: list[Path] = (),
+    config: Config = Config(),
+) -> list[Problem]:
+    """Lint files and folders; no path: the built-in data and templates plus `data_dirs`."""
+    from consentgen import jurisdictions
+    from consentgen.lint import checks, templates
+    from consentgen.resources import SearchPath
+
+    search = SearchPath.make(tuple(data_dirs))
+    yaml_files: list[Path] = []
+    template_dirs: list[Path] = []
+    if not paths:
+        for root, _origin in search.roots():
+            yaml_files += sorted((root / "jurisdictions").glob("*.yaml"))
+            if (root / "templates").is_dir():
+                template_dirs.append(root / "templates")
+    for path in paths:
+        if path.is_dir():
+            yaml_files += sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+            if path.name == "templates" or any(path.rglob("*.j2")):
+                template_dirs.append(path)
+        elif path.suffix == ".j2":
+            template_dirs.append(path.parent)
+        elif path.exists():
+            yaml_files.append(path)
+        else:
+            raise UserError(f"{path}: no such file or folder")
+    problems: list[Problem] = []
+    valid_states: list[tuple[Path, str]] = []
+    for path in dict.fromkeys(yaml_files):
+        found, jurisdiction = checks.lint_yaml_file(
+            path, _display(path), today=config.today, max_age=config.max_age
+        )
+        problems += found
+        if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
+            valid_states.append((path, "lint"))
+    if template_dirs:
+        from consentgen.api import _env
+
+        env = _env(tuple(search.template_dirs()))
+        syntax = templates.check_syntax(list(dict.fromkeys(template_dirs)), env)
+        problems += syntax
+        if config.render_matrix and not any(p.severity == "error" for p in syntax):
+            states = valid_states or [
+                (path, origin) for path, origin in jurisdictions.available(search).values()
+            ]
+            problems += templates.render_matrix(states, list(data_dirs), config.today,
+                                                config.jobs)  # fmt: skip
+    kept = [p for p in problems if config.wants(p.rule_id or "CG100")]
+    return sorted(set(kept), key=lambda p: (p.path, p.line, p.column, p.rule_id, p.message))
+
+
+def _display(path: Path) -> str:
+    from consentgen.lint.templates import _relative
+
+    return _relative(str(path))
+
+
+def exit_code(problems: list[Problem], strict: bool) -> int:
+    failing = {"error", "warning"} if strict else {"error"}
+    return 1 if any(p.severity in failing for p in problems) else 0
+
+
+def report(problems: list[Problem], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([{"id": p.rule_id, "name": _name(p.rule_id), "severity": p.severity,
+                            "path": p.path, "line": p.line, "column": p.column,
+                            "message": p.message} for p in problems], indent=2) + "\n"  # fmt: skip
+    if fmt == "github":
+        level = {"error": "error", "warning": "warning", "info": "notice"}
+        lines = [f"::{level[p.severity]} file={p.path},line={max(p.line, 1)},col={max(p.column, 1)}"
+                 f",title={p.rule_id} {_name(p.rule_id)}::{_escape_gh(p.message)}"
+                 for p in problems]  # fmt: skip
+        return "".join(line + "\n" for line in lines)
+    return "".join(f"{_where(p)}: {p.severity}: {p.message} [{p.rule_id} {_name(p.rule_id)}]\n"
+                   for p in problems)  # fmt: skip
+
+
+def _where(p: Problem) -> str:
+    return f"{p.path}:{max(p.line, 1)}:{max(p.column, 1)}"
+
+
+def _name(rule_id: str) -> str:
+    rule = BY_ID.get(rule_id)
+    return rule.name if rule else "schema"
+
+
+def _escape_gh(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

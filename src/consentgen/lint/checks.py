@@ -1,0 +1,249 @@
+"""The checks behind `consentgen lint`: each returns findings, never raises on bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from consentgen import structure, yamlio
+from consentgen.errors import InvalidFileError, Problem
+from consentgen.model import Jurisdiction, PracticeProfile, Rule
+from consentgen.yamlio import KeyPath, Marked
+
+STATE_RULES = (
+    "child_abuse_reporting",
+    "elder_abuse_reporting",
+    "duty_to_protect",
+    "danger_to_self",
+    "minors",
+    "records",
+    "privilege",
+    "supervision",
+    "telehealth",
+)
+PROFESSIONS = ("psychologist", "counselor", "social-worker", "mft")
+_URL = re.compile(r"https?://\S+")
+
+
+def _load(path: Path, display: str) -> tuple[Marked | None, list[Problem]]:
+    try:
+        return yamlio.load_text_lenient(yamlio.read_text(path, display), display)
+    except InvalidFileError as exc:
+        return None, list(exc.problems)
+
+
+def kind_of(path: Path, data: Any) -> str:
+    """'jurisdiction' or 'practice', from the folder or from the keys at the top."""
+    if path.parent.name == "jurisdictions":
+        return "jurisdiction"
+    if isinstance(data, dict) and ("rules" in data or "code" in data):
+        return "jurisdiction"
+    return "practice"
+
+
+def lint_yaml_file(
+    path: Path, display: str, *, today: dt.date, max_age: int
+) -> tuple[list[Problem], Jurisdiction | None]:
+    marked, problems = _load(path, display)
+    if marked is None:
+        return problems, None
+    if kind_of(path, marked.data) == "practice":
+        return problems + lint_profile(marked), None
+    jurisdiction, found = structure.build(Jurisdiction, marked)
+    problems += found
+    data = marked.data if isinstance(marked.data, dict) else {}
+    code = data.get("code")
+    named_by_code = path.parent.name == "jurisdictions" or re.fullmatch(r"[A-Z]{2}", path.stem)
+    if isinstance(code, str) and named_by_code and code != path.stem:
+        problems.append(marked.problem(("code",), f"code '{code}' does not match the file name "
+                                       f"{path.name}; rename one of them", "CG106",
+                                       at_value=True))  # fmt: skip
+    if jurisdiction is not None:
+        problems += LawChecks(marked, today, max_age).run(jurisdiction)
+    return problems, jurisdiction if not any(p.severity == "error" for p in problems) else None
+
+
+class LawChecks:
+    """Checks that need the law's meaning, not only its shape."""
+
+    def __init__(self, marked: Marked, today: dt.date, max_age: int) -> None:
+        self.marked = marked
+        self.today = today
+        self.max_age = max_age
+        self.problems: list[Problem] = []
+
+    def add(self, path: KeyPath, severity: str, message: str, rule_id: str) -> None:
+        line, col = self.marked.mark(path)
+        values = self.marked.value_marks or {}
+        if path in values:
+            line, col = values[path]
+        self.problems.append(Problem(self.marked.path, line, col, severity, message, rule_id))
+
+    def run(self, j: Jurisdiction) -> list[Problem]:
+        age = (self.today - j.last_reviewed).days
+        if age > self.max_age:
+            self.add(("last_reviewed",), "warning", f"last reviewed {age} days ago (more than "
+                     f"{self.max_age}); check the file against its sources and update the date",
+                     "CG203")  # fmt: skip
+        if j.last_reviewed > self.today:
+            self.add(("last_reviewed",), "error", "last_reviewed is in the future", "CG104")
+        for name in j.rules.__dataclass_fields__:
+            value = getattr(j.rules, name)
+            if value is None or isinstance(value, tuple):
+                continue
+            self._rule(name, value)
+        self._boards(j)
+        self._disclosures(j)
+        missing = [name for name in STATE_RULES if getattr(j.rules, name) is None]
+        if j.code != "US" and missing:
+            self.add(("rules",), "warning", f"no rule for {', '.join(missing)}: every state file "
+                     "should state each (status unknown, with a note, if not yet researched)",
+                     "CG208")  # fmt: skip
+        return self.problems
+
+    def _rule(self, name: str, rule: Rule) -> None:
+        base: KeyPath = ("rules", name)
+        forms = [(base, rule), *(((*base, "history", i), f) for i, f in enumerate(rule.history))]
+        for path, form in forms:
+            self._citations(path, form.citations)
+            if not form.verified:
+                note = f": {_first_sentence(form.notes)}" if form.notes else ""
+                where = "an earlier form of " if path != base else ""
+                self.add((*path, "verified"), "warning" if path == base else "info",
+                         f"{where}rules.{name} is not verified against its primary source{note}",
+                         "CG202")  # fmt: skip
+            self._contradictions(path, name, form)
+        if rule.effective and rule.effective > self.today:
+            self.add((*base, "effective"), "info", f"rules.{name} takes effect on "
+                     f"{rule.effective.isoformat()} (staged); until then its earlier form applies",
+                     "CG205")  # fmt: skip
+        previous = rule.effective
+        for i, form in enumerate(rule.history):
+            path = (*base, "history", i, "effective")
+            if form.effective is None:
+                continue  # reported by the schema check (CG103)
+            if form.effective > self.today:
+                self.add(path, "error", "an earlier form cannot take effect in the future; "
+                         "move it to the current form", "CG205")  # fmt: skip
+            if previous is not None and form.effective >= previous:
+                self.add(path, "error", f"history must be newest first and older than the form "
+                         f"before it ({form.effective.isoformat()} is not before "
+                         f"{previous.isoformat()})", "CG204")  # fmt: skip
+            previous = form.effective
+        if rule.history and rule.effective is None:
+            self.add(
+                base,
+                "warning",
+                f"rules.{name} has earlier forms but its current form has "
+                "no 'effective' date; --as-of cannot tell when it started",
+                "CG207",
+            )
+
+    def _citations(self, path: KeyPath, citations: tuple[Any, ...]) -> None:
+        for i, citation in enumerate(citations):
+            if not _URL.fullmatch(citation.source_url):
+                self.add((*path, "citations", i, "source_url"), "error",
+                         f"source_url '{citation.source_url}' is not a web address; give the "
+                         "page the fact was read in", "CG201")  # fmt: skip
+
+    def _contradictions(self, path: KeyPath, name: str, form: Rule) -> None:
+        status = form.status
+        discharge = getattr(form, "discharge", ())
+        if name == "duty_to_protect" and status == "none" and discharge:
+            self.add((*path, "discharge"), "warning", "status is 'none' but 'discharge' lists "
+                     "ways to meet a duty; fix the status or the list", "CG206")  # fmt: skip
+        if name == "duty_to_protect" and status == "mandatory" and not discharge:
+            self.add((*path, "status"), "warning", "a mandatory duty to protect needs "
+                     "'discharge': how the therapist meets it", "CG206")  # fmt: skip
+        if name.endswith("_reporting") and status == "none" and getattr(form, "deadline", None):
+            self.add((*path, "deadline"), "warning", "status is 'none' but a reporting deadline "
+                     "is given; fix the status or the deadline", "CG206")  # fmt: skip
+        if name == "minors":
+            age = getattr(form, "outpatient_consent_age", None)
+            if age is not None and not getattr(form, "conditions", None):
+                self.add(
+                    (*path, "outpatient_consent_age"),
+                    "warning",
+                    "a consent age needs its 'conditions' (what the minor or therapist must show)",
+                    "CG206",
+                )
+
+    def _boards(self, j: Jurisdiction) -> None:
+        seen = set()
+        for i, board in enumerate(j.rules.licensing_boards):
+            seen.add(board.profession)
+            path: KeyPath = ("rules", "licensing_boards", i)
+            if not _URL.fullmatch(board.source_url):
+                self.add((*path, "source_url"), "error", "source_url is not a web address", "CG201")
+            if not board.verified:
+                self.add((*path, "verified"), "warning", f"contact details of the {board.name} "
+                         "are not verified on the board's own site", "CG202")  # fmt: skip
+        missing = [p for p in PROFESSIONS if p not in seen]
+        if j.code != "US" and missing:
+            self.add(("rules",), "warning", f"no licensing board for {', '.join(missing)}; the "
+                     "complaint paragraph will be blank for them", "CG208")  # fmt: skip
+
+    def _disclosures(self, j: Jurisdiction) -> None:
+        for i, item in enumerate(j.rules.required_disclosures):
+            path: KeyPath = ("rules", "required_disclosures", i)
+            self._citations(path, item.citations)
+            if not item.verified:
+                self.add((*path, "verified"), "warning", f"required disclosure '{item.id}' is not "
+                         "verified against its primary source", "CG202")  # fmt: skip
+
+
+def _first_sentence(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 160 else flat[:157] + "..."
+
+
+_PRIVACY_CHECKS: tuple[tuple[KeyPath, str], ...] = (
+    (("office", "staff_trained"), "say whether staff are trained in confidentiality "
+     "(office.staff_trained: true)"),
+    (("policies", "records", "storage"), "say where records are kept and who can reach them "
+     "(policies.records.storage)"),
+    (("policies", "records", "destruction"), "say how records are destroyed, e.g. shredding "
+     "(policies.records.destruction)"),
+    (("office", "devices_protected"), "protect computers and phones with passwords and "
+     "encryption (office.devices_protected: true)"),
+    (("office", "waiting_room"), "describe how the waiting room keeps conversations private "
+     "(office.waiting_room)"),
+)  # fmt: skip
+
+
+def lint_profile(marked: Marked) -> list[Problem]:
+    profile, problems = structure.build(PracticeProfile, marked)
+    if profile is None:
+        return problems
+    for path, advice in _PRIVACY_CHECKS:
+        value: Any = profile
+        for part in path:
+            value = getattr(value, part, None)
+        if value is None or value is False or value == "":
+            problems.append(_info(marked, path, f"office privacy: {advice}"))
+    office, comm = profile.office, profile.policies.communication
+    if not (office.soundproofing or office.white_noise):
+        problems.append(
+            _info(
+                marked,
+                ("office",),
+                "office privacy: use soundproofing or a "
+                "white-noise machine (office.soundproofing, office.white_noise)",
+            )
+        )
+    if comm.email and comm.encrypted_email is not True:
+        problems.append(
+            _info(
+                marked,
+                ("policies", "communication"),
+                "office privacy: email with clients is not encrypted (encrypted_email: true)",
+            )
+        )
+    return problems
+
+
+def _info(marked: Marked, path: KeyPath, message: str) -> Problem:
+    line, col = marked.mark(path)
+    return Problem(marked.path, line, col, "info", message, "CG501")

@@ -1,0 +1,91 @@
+"""Every lint rule: a stable id, a name, a default severity, and its documentation.
+
+`consentgen lint --list-rules` prints this table; the README's rule list is made from it. An id
+never changes meaning; a retired rule's id is never reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LintRule:
+    id: str
+    name: str
+    severity: str  # error | warning | info
+    summary: str
+    example: str  # a failing example, as a maintainer would write it
+
+
+RULES: tuple[LintRule, ...] = (
+    LintRule("CG001", "yaml-syntax", "error", "the file is not valid YAML",
+             "name: [unclosed"),
+    LintRule("CG002", "duplicate-key", "error",
+             "a key appears twice in one mapping (PyYAML would silently keep the last one)",
+             "summary: one\nsummary: two"),
+    LintRule("CG003", "anchor-alias", "error",
+             "anchors, aliases and merge keys hide where a value comes from; write values out",
+             "base: &b {status: none}\nduty_to_protect: *b"),
+    LintRule("CG004", "not-text", "error",
+             "the file cannot be read as UTF-8 text (binary, another encoding, too large)",
+             "(a file saved as Latin-1)"),
+    LintRule("CG101", "not-a-mapping", "error", "a mapping of keys was expected",
+             "rules: [child_abuse_reporting]"),
+    LintRule("CG102", "unknown-key", "error",
+             "a key the schema does not know (a typo never passes silently)",
+             "sumary: ..."),
+    LintRule("CG103", "missing-key", "error", "a required key is missing",
+             "duty_to_protect: {status: none, summary: ...}  # no citations, no verified"),
+    LintRule("CG104", "wrong-type", "error",
+             "a value of the wrong type, outside its range, not in its list, or not a real date",
+             "status: sometimes"),
+    LintRule("CG105", "too-few-items", "error", "a list needs more items (e.g. one citation)",
+             "citations: []"),
+    LintRule("CG106", "code-mismatch", "error", "a jurisdiction's code differs from its file name",
+             "(CA.yaml containing code: NV)"),
+    LintRule("CG201", "citation-source", "error",
+             "a citation's source_url is not a web address (http or https)",
+             "source_url: Westlaw"),
+    LintRule("CG202", "unverified", "warning",
+             "a rule is not verified against its primary source; the document flags it",
+             "verified: false"),
+    LintRule("CG203", "stale-review", "warning",
+             "last_reviewed is older than --max-age days (default 365)",
+             "last_reviewed: 2020-01-01"),
+    LintRule("CG204", "effective-order", "error",
+             "earlier forms must be dated, newest first, and older than the current form",
+             "effective: 2010-01-01\nhistory: [{effective: 2015-01-01, ...}]"),
+    LintRule("CG205", "future-effective", "info",
+             "a form takes effect after today: a staged change (an earlier form in the future "
+             "is an error)",
+             "effective: 2030-01-01"),
+    LintRule("CG206", "status-contradiction", "warning",
+             "a rule's status does not fit its own facts",
+             "status: none\ndischarge: [warn the victim]"),
+    LintRule("CG207", "undated-current-form", "warning",
+             "a rule has earlier forms but its current form has no effective date, so --as-of "
+             "cannot tell when it started",
+             "history: [...]  # and no effective on the rule"),
+    LintRule("CG208", "missing-rule", "warning",
+             "a state file lacks a rule every state should have",
+             "(a state file without duty_to_protect)"),
+    LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
+             "{% if x %}no endif"),
+    LintRule("CG302", "template-render", "error",
+             "a template fails to render for some jurisdiction and options (e.g. a variable the "
+             "model does not have)",
+             "{{ law.duty_to_protect.statuss }}"),
+    LintRule("CG303", "render-output", "error",
+             "a rendered document has an unrendered {{, a None, or an empty section",
+             "{{ '{{' }}"),
+    LintRule("CG401", "reading-grade", "warning",
+             "a section of a client document reads above US grade 10 (Flesch-Kincaid)",
+             "(long sentences, long words)"),
+    LintRule("CG501", "office-privacy", "info",
+             "the practice profile leaves an office-privacy safeguard unstated or off",
+             "office: {staff_trained: false}"),
+)  # fmt: skip
+
+BY_ID: dict[str, LintRule] = {rule.id: rule for rule in RULES}
+BY_NAME: dict[str, LintRule] = {rule.name: rule for rule in RULES}

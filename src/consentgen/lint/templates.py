@@ -1,0 +1,183 @@
+"""Template checks: Jinja2 syntax, and the render matrix over every jurisdiction and option."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import re
+import sys
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateSyntaxError
+
+from consentgen.errors import ConsentgenError, Problem
+from consentgen.lint.readability import grade, plain
+
+SETTINGS = ("individual", "couples", "family", "group", "minor")
+COMBINATIONS = tuple(
+    itertools.product(SETTINGS, ("insurance", "self-pay"), (False, True), (False, True))
+)
+_LEAKS = re.compile(r"\{\{|\{%|\bNone\b")
+GRADE_LIMIT = 10.0
+
+
+def check_syntax(template_dirs: list[Path], env: Any) -> list[Problem]:
+    problems = []
+    for folder in template_dirs:
+        for path in sorted(folder.rglob("*.j2")):
+            try:
+                source = path.read_text(encoding="utf-8")
+                env.parse(source, path.name, str(path))
+            except UnicodeDecodeError:
+                problems.append(
+                    Problem(_relative(str(path)), 0, 0, "error", "is not UTF-8 text", "CG004")
+                )
+            except TemplateSyntaxError as exc:
+                problems.append(Problem(_relative(str(path)), exc.lineno or 1, 1, "error",
+                                        f"template syntax: {exc.message}", "CG301"))  # fmt: skip
+    return problems
+
+
+def render_matrix(
+    jurisdiction_files: list[tuple[Path, str]],
+    data_dirs: list[Path],
+    as_of: dt.date,
+    jobs: int | None = None,
+) -> list[Problem]:
+    """Render every jurisdiction x setting x payment x supervisee x telehealth document."""
+    tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of) for path, origin in
+             jurisdiction_files]  # fmt: skip
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(tasks) > 4 and sys.platform != "win32":
+        import multiprocessing
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = list(pool.map(_render_state, tasks, chunksize=max(1, len(tasks) // 8)))
+    else:
+        results = [_render_state(task) for task in tasks]
+    problems: list[Problem] = []
+    grades: dict[str, list[tuple[float, str, str]]] = {}
+    seen: set[tuple[str, str]] = set()
+    for found, section_grades in results:
+        for problem in found:
+            key = (problem.path, problem.message)
+            if key not in seen:  # the same broken template fails the same way everywhere
+                seen.add(key)
+                problems.append(problem)
+        for template, values in section_grades.items():
+            grades.setdefault(template, []).extend(values)
+    for template, values in sorted(grades.items()):
+        above = sorted((v for v in values if v[0] > GRADE_LIMIT), reverse=True)
+        if above:
+            worst, where, setting = above[0]
+            states = sorted({w for _, w, _ in above})
+            problems.append(Problem(template, 1, 1, "warning",
+                                    f"reads at grade {worst:.1f} for {where} ({setting}); aim for "
+                                    f"8, at most {GRADE_LIMIT:.0f}; above {GRADE_LIMIT:.0f} in "
+                                    f"{len(states)} jurisdiction(s): {', '.join(states[:8])}"
+                                    f"{' ...' if len(states) > 8 else ''}", "CG401"))  # fmt: skip
+    return problems
+
+
+def _render_state(
+    task: tuple[str, str, list[str], dt.date],
+) -> tuple[list[Problem], dict[str, list[tuple[float, str, str]]]]:
+    from consentgen import compose, jurisdictions
+    from consentgen.api import _env
+    from consentgen.model import PracticeProfile, Request
+    from consentgen.render.markdown import template_error, to_markdown, write_document
+    from consentgen.resources import SearchPath
+
+    path_text, origin, dirs, as_of = task
+    path = Path(path_text)
+    search = SearchPath.make(tuple(Path(d) for d in dirs))
+    env = _env(tuple(search.template_dirs()))
+    problems: list[Problem] = []
+    grades: dict[str, list[tuple[float, str, str]]] = {}
+    federal = search.find("jurisdictions/US.yaml")
+    try:
+        state = jurisdictions.load_file(path, origin).jurisdiction
+        us = jurisdictions.load_file(*federal).jurisdiction if federal else state
+    except ConsentgenError:
+        return [], {}  # the data checks report broken files
+    law = jurisdictions.merge(us, state, as_of)
+    profile = PracticeProfile()
+    for setting, payment, supervisee, telehealth in COMBINATIONS:
+        request = Request(state=state.code, setting=setting, payment=payment,
+                          supervisee=supervisee, telehealth=telehealth, as_of=as_of)  # fmt: skip
+        try:
+            plan = compose.plan(request, law, profile)
+            doc = write_document(plan, profile, env, [], ())
+            markdown = to_markdown(doc, env)
+        except ConsentgenError as exc:
+            problems.append(_render_problem(exc, env, state.code, setting))
+            continue
+        except Exception as exc:  # a template bug must become a finding, not a crash
+            problems.append(_render_problem(template_error(exc, "template"), env, state.code,
+                                            setting, exc))  # fmt: skip
+            continue
+        label = f"{state.code} {setting}"
+        for section in doc.sections:
+            template = _template_path(env, f"sections/{section.id}.md.j2")
+            text = "\n\n".join(section.paragraphs)
+            if not section.paragraphs:
+                problems.append(
+                    Problem(
+                        template,
+                        1,
+                        1,
+                        "error",
+                        f"section '{section.id}' is empty for {label}",
+                        "CG303",
+                    )
+                )
+            leak = _LEAKS.search(text)
+            if leak:
+                problems.append(Problem(template, 1, 1, "error", f"section '{section.id}' shows "
+                                        f"'{leak.group()}' for {label}", "CG303"))  # fmt: skip
+            if (section.id != "legal_basis" and setting == "individual") or section.id in (
+                "couples",
+                "family",
+                "group",
+                "minors",
+            ):
+                # Quoted lines are the law's own words or notes to the therapist, not our prose.
+                prose = "\n".join(ln for ln in text.splitlines() if not ln.startswith(">"))
+                level = grade(plain(prose))
+                if level is not None:
+                    grades.setdefault(template, []).append((level, state.code, setting))
+        del markdown
+    return problems, grades
+
+
+def _render_problem(
+    exc: ConsentgenError, env: Any, code: str, setting: str, original: BaseException | None = None
+) -> Problem:
+    original = original or exc.__cause__ or exc.__context__ or exc
+    path, line = "templates", 1
+    for frame in reversed(traceback.extract_tb(original.__traceback__)):
+        if frame.filename.endswith(".j2"):
+            path, line = _relative(frame.filename), frame.lineno or 1
+            break
+    return Problem(path, line, 1, "error", f"fails for {code} {setting}: {exc}", "CG302")
+
+
+def _template_path(env: Any, name: str) -> str:
+    try:
+        filename = env.loader.get_source(env, name)[1] or name
+    except Exception:
+        return name
+    return _relative(filename)
+
+
+def _relative(path: str) -> str:
+    """Inside the working folder, the path from it (as editors and CI expect); else absolute."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative

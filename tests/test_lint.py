@@ -1,0 +1,168 @@
+"""consentgen lint: the cases in tests/lint_cases, the built-in data, the CLI and its formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from consentgen.lint import RULES, Config, lint_paths
+
+CASES = Path(__file__).parent / "lint_cases"
+TODAY = dt.date(2026, 11, 25)
+CONFIG = Config(today=TODAY, render_matrix=False)
+EXPECT = re.compile(r"^# expect: (CG\d{3}) (\d+):(\d+)(?: x(\d+))?$", re.MULTILINE)
+
+
+def _expected(path: Path) -> Counter:
+    found: Counter = Counter()
+    for rule_id, line, col, times in EXPECT.findall(path.read_text(encoding="utf-8")):
+        found[(rule_id, int(line), int(col))] += int(times or 1)
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((CASES / "pass").glob("*.yaml")), ids=lambda p: p.stem)
+def test_pass_cases_have_no_findings(path):
+    assert lint_paths([path], config=CONFIG) == []
+
+
+@pytest.mark.parametrize("path", sorted((CASES / "fail").glob("*.yaml")), ids=lambda p: p.stem)
+def test_fail_cases_find_exactly_what_they_declare(path):
+    expected = _expected(path)
+    assert expected, f"{path.name} declares no '# expect:' lines"
+    ids = {rule_id for rule_id, _, _ in expected}
+    problems = lint_paths([path], config=CONFIG)
+    got = Counter((p.rule_id, p.line, p.column) for p in problems if p.rule_id in ids)
+    assert got == expected
+    others = [p for p in problems if p.rule_id not in ids and p.severity == "error"]
+    assert others == []
+
+
+def test_every_rule_has_a_case():
+    declared = {rule_id for path in CASES.rglob("*.yaml") for rule_id, *_ in
+                EXPECT.findall(path.read_text(encoding="utf-8"))}  # fmt: skip
+    template_rules = {"CG004", "CG301", "CG302", "CG303", "CG401"}  # tested below
+    assert {rule.id for rule in RULES} - template_rules <= declared
+
+
+ONE_STATE = ROOT / "jurisdictions" / "CA.yaml"  # the render matrix over one state is enough here
+
+
+def _templates(tmp_path: Path, name: str, source: str) -> Path:
+    folder = tmp_path / "templates" / "sections"
+    folder.mkdir(parents=True)
+    (folder / name).write_text(source)
+    return tmp_path
+
+
+def test_template_syntax_error_at_its_line(tmp_path):
+    data = _templates(tmp_path, "consultation.md.j2", "Fine.\n{% if x %}\nno end\n")
+    problems = lint_paths([data / "templates"], data_dirs=[data], config=CONFIG)
+    assert [(p.rule_id, p.line) for p in problems] == [("CG301", 3)]  # where Jinja2 notices
+    assert problems[0].path.endswith("consultation.md.j2")
+
+
+def test_template_with_an_unknown_variable_fails_the_matrix(tmp_path):
+    data = _templates(tmp_path, "consultation.md.j2", "A.\n{{ law.duty_to_protect.statuss }}\n")
+    problems = lint_paths(
+        [data / "templates", ONE_STATE], data_dirs=[data], config=Config(today=TODAY, jobs=1)
+    )
+    broken = [p for p in problems if p.rule_id == "CG302"]
+    assert broken and broken[0].path.endswith("consultation.md.j2") and broken[0].line == 2
+    assert "statuss" in broken[0].message
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [("{% raw %}{{ x }}{% endraw %}\n", "{{"), ("\n", None), ("{{ 'None' }}\n", "None")],
+)
+def test_template_output_checks(tmp_path, source, shown):
+    data = _templates(tmp_path, "consultation.md.j2", source)
+    problems = lint_paths(
+        [data / "templates", ONE_STATE], data_dirs=[data], config=Config(today=TODAY, jobs=1)
+    )
+    found = [p for p in problems if p.rule_id == "CG303"]
+    assert found
+    assert (f"shows '{shown}'" if shown else "is empty") in found[0].message
+
+
+def test_hard_prose_is_reported_with_its_grade(tmp_path):
+    legalese = (
+        "Notwithstanding any provision hereinabove, communications constituting "
+        "confidential psychotherapeutic information shall be disclosed whenever "
+        "statutory obligations necessitate disclosure to governmental authorities. "
+    ) * 3
+    data = _templates(tmp_path, "consultation.md.j2", legalese + "\n")
+    problems = lint_paths(
+        [data / "templates", ONE_STATE], data_dirs=[data], config=Config(today=TODAY, jobs=1)
+    )
+    hard = [p for p in problems if p.rule_id == "CG401" and "consultation" in p.path]
+    assert hard and re.search(r"reads at grade \d+\.\d", hard[0].message)
+
+
+def test_binary_file_is_a_finding_not_a_crash(tmp_path):
+    path = tmp_path / "XX.yaml"
+    path.write_bytes(b"\x00\x01\x02")
+    assert [p.rule_id for p in lint_paths([path], config=CONFIG)] == ["CG004"]
+
+
+def test_builtin_data_and_templates_have_no_errors():
+    problems = lint_paths([], config=Config(today=TODAY))
+    assert [str(p) for p in problems if p.severity == "error"] == []
+
+
+def test_cli_formats_and_exit_codes(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = CASES / "fail" / "CG102_unknown_key.yaml"
+    text = cli("lint", bad)
+    assert text.exit_code == 1
+    assert re.search(r"CG102_unknown_key\.yaml:8:5: error: unknown key 'sumary'; did you mean "
+                     r"'summary'\? \[CG102 unknown-key\]", text.stdout)  # fmt: skip
+    assert "1 error(s)" in text.stderr
+    data = json.loads(cli("lint", bad, "--format", "json").stdout)
+    assert {"id", "severity", "path", "line", "column", "message"} <= set(data[0])
+    github = cli("lint", bad, "--format", "github").stdout
+    assert "::error file=" in github and ",line=8,col=5,title=CG102 unknown-key::" in github
+    warned = CASES / "fail" / "CG202_unverified.yaml"
+    assert cli("lint", warned).exit_code == 0
+    assert cli("lint", warned, "--strict").exit_code == 1
+    assert cli("lint", warned, "--strict", "--ignore", "unverified,CG208").exit_code == 0
+    assert cli("lint", bad, "--select", "CG2").exit_code == 0
+    usage = cli("lint", bad, "--select", "CG999")
+    assert usage.exit_code == 2 and "unknown lint rule 'CG999'" in usage.stderr
+
+
+def test_config_from_pyproject(cli, tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[tool.consentgen.lint]\nstrict = true\n'
+                                             'ignore = ["CG208"]\nmax-age = 10\n')  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    warned = CASES / "fail" / "CG202_unverified.yaml"
+    result = cli("lint", warned)
+    assert result.exit_code == 1  # strict from the file
+    assert "CG208" not in result.stdout and "CG203" in result.stdout  # max-age 10 days
+
+
+def test_list_rules(cli):
+    out = cli("lint", "--list-rules").stdout
+    assert all(rule.id in out and rule.name in out for rule in RULES)
+
+
+def test_schema_command_prints_the_model_schema(cli):
+    from consentgen import api
+
+    assert json.loads(cli("schema", "practice").stdout) == api.json_schema("practice")
+    assert json.loads(cli("schema").stdout)["title"] == "consentgen jurisdiction file"
+
+
+def test_repo_files_point_editors_at_the_schema():
+    for path in (ROOT / "jurisdictions").glob("*.yaml"):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert (
+            first == "# yaml-language-server: $schema=../src/consentgen/schema/"
+            "jurisdiction.schema.json"
+        ), path.name
