@@ -196,3 +196,26 @@ def test_every_combination_renders_cleanly(state):
         assert ("## Insurance and managed care" in md) == (payment == "insurance"), where
         assert ("## Supervision" in md) == supervisee, where
         assert ("## Telehealth" in md) == telehealth, where
+
+
+def test_section_memo_changes_nothing():
+    from consentgen import compose, jurisdictions
+    from consentgen.api import _env
+    from consentgen.model import PracticeProfile
+    from consentgen.profile import load
+    from consentgen.render.markdown import write_document
+    from consentgen.resources import SearchPath
+
+    search = SearchPath.make(())
+    env = _env(tuple(search.template_dirs()))
+    federal, state = jurisdictions.load("CO", search)
+    law = jurisdictions.merge(federal.jurisdiction, state.jurisdiction, AS_OF)
+    for profile in (PracticeProfile(), load(PROFILE)):
+        memo: dict = {}  # one memo per law and profile, as its callers keep it
+        for setting, payment, supervisee, telehealth in COMBINATIONS:
+            request = Request(state="CO", setting=setting, payment=payment, clients=("A",),
+                              supervisee=supervisee, telehealth=telehealth, as_of=AS_OF)  # fmt: skip
+            plan = compose.plan(request, law, profile)
+            fresh = write_document(plan, profile, env, [], ())
+            assert write_document(plan, profile, env, [], (), memo) == fresh
+        assert len(memo) < 25 * len(COMBINATIONS)  # it was used

@@ -5,6 +5,7 @@ The formula: 0.39 * (words / sentences) + 11.8 * (syllables / words) - 15.59.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
@@ -12,6 +13,7 @@ _SENTENCE_END = re.compile(r"[.!?;:]+(?=\s|$)|\n\s*\n|\n\s*[-*] ")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def syllables(word: str) -> int:
     w = word.lower().strip("'’")
     if len(w) <= 3:

@@ -106,12 +106,14 @@ def _render_state(
         return [], {}  # the data checks report broken files
     law = jurisdictions.merge(us, state, as_of)
     profile = PracticeProfile()
+    memo: dict[Any, Any] = {}
+    paths: dict[str, str] = {}
     for setting, payment, supervisee, telehealth in COMBINATIONS:
         request = Request(state=state.code, setting=setting, payment=payment,
                           supervisee=supervisee, telehealth=telehealth, as_of=as_of)  # fmt: skip
         try:
             plan = compose.plan(request, law, profile)
-            doc = write_document(plan, profile, env, [], ())
+            doc = write_document(plan, profile, env, [], (), memo)
             markdown = to_markdown(doc, env)
         except ConsentgenError as exc:
             problems.append(_render_problem(exc, env, state.code, setting))
@@ -122,7 +124,10 @@ def _render_state(
             continue
         label = f"{state.code} {setting}"
         for section in doc.sections:
-            template = _template_path(env, f"sections/{section.id}.md.j2")
+            name = f"sections/{section.id}.md.j2"
+            if name not in paths:
+                paths[name] = _template_path(env, name)
+            template = paths[name]
             text = "\n\n".join(section.paragraphs)
             if not section.paragraphs:
                 problems.append(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from jinja2 import (
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
+    meta,
 )
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
@@ -74,6 +76,7 @@ class Blanks:
     def __init__(self, profile: PracticeProfile) -> None:
         self.profile = profile
         self.missing: list[str] = []
+        self.asked: list[str] = []  # every missing key asked for, in order, repeats included
 
     def __call__(self, key: str) -> Any:
         value: Any = self.profile
@@ -82,10 +85,14 @@ class Blanks:
             if value is None:
                 break
         if value is None or value == () or value == "":
-            if key not in self.missing:
-                self.missing.append(key)
+            self.note(key)
             return Md(BLANK)
         return value
+
+    def note(self, key: str) -> None:
+        self.asked.append(key)
+        if key not in self.missing:
+            self.missing.append(key)
 
 
 def _money(value: Any) -> str:
@@ -124,6 +131,7 @@ def make_env(template_dirs: list[str]) -> SandboxedEnvironment:
         lstrip_blocks=True,
         autoescape=False,
         finalize=escape_md,
+        auto_reload=False,  # templates do not change while a process runs: no stat per render
     )
     env.filters["money"] = _money
     env.filters["join_and"] = _join
@@ -155,8 +163,13 @@ def write_document(
     env: SandboxedEnvironment,
     data_files: list[tuple[str, str]],
     sources: tuple[Source, ...],
+    memo: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] | None = None,
 ) -> Document:
-    """Render every planned section's template into the Document's paragraphs."""
+    """Render every planned section's template into the Document's paragraphs.
+
+    `memo`, for many documents from one law and one profile (lint's matrix, batches): a section
+    whose template reads nothing of the request is rendered once and reused.
+    """
     fill = Blanks(profile)
     law = plan.law
     req = plan.request
@@ -182,10 +195,27 @@ def write_document(
     used_templates: list[str] = []
     for sp in plan.sections:
         name = f"sections/{sp.id}.md.j2"
-        try:
-            text = env.get_template(name).render(context, section=sp)
-        except (TemplateError, SecurityError) as exc:
-            raise template_error(exc, name) from None
+        key = None
+        if memo is not None:
+            key = (
+                name,
+                *(
+                    _frozen(sp if v == "section" else context[v])
+                    for v in _request_variables(env, name)
+                ),
+            )
+        if key is not None and key in memo:
+            text, asked = memo[key]
+            for blank_key in asked:
+                fill.note(blank_key)
+        else:
+            mark = len(fill.asked)
+            try:
+                text = env.get_template(name).render(context, section=sp)
+            except (TemplateError, SecurityError) as exc:
+                raise template_error(exc, name) from None
+            if key is not None:
+                memo[key] = (text, tuple(fill.asked[mark:]))
         used_templates.append(name)
         sections.append(
             Section(
@@ -219,9 +249,48 @@ def data_version(
     for label, digest in data_files:
         h.update(f"{label}\0{digest}\n".encode())
     for name in sorted(set(templates)):
-        source, _filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
-        h.update(name.encode() + b"\0" + hashlib.sha256(source.encode()).digest())
+        h.update(name.encode() + b"\0" + _template_digest(env, name))
     return h.hexdigest()
+
+
+# Context variables that differ from one request to another; `section` is the template's own plan.
+_REQUEST_VARIABLES = frozenset(
+    ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "disclosures",
+     "sections", "section_ids", "client_count", "section")
+)  # fmt: skip
+_USES: weakref.WeakKeyDictionary[SandboxedEnvironment, dict[str, tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _request_variables(env: SandboxedEnvironment, name: str) -> tuple[str, ...]:
+    """The request-dependent variables a template reads (itself and what it includes)."""
+    uses = _USES.setdefault(env, {})
+    if name not in uses:
+        source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+        found = meta.find_undeclared_variables(env.parse(source))
+        imported = meta.find_referenced_templates(env.parse(source))
+        if any(ref is None or ref != "macros.md.j2" for ref in imported):
+            found |= _REQUEST_VARIABLES  # an include we cannot see through: key on everything
+        uses[name] = tuple(sorted(found & _REQUEST_VARIABLES))
+    return uses[name]
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_DIGESTS: weakref.WeakKeyDictionary[SandboxedEnvironment, dict[str, bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _template_digest(env: SandboxedEnvironment, name: str) -> bytes:
+    digests = _DIGESTS.setdefault(env, {})
+    if name not in digests:
+        source, _filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+        digests[name] = hashlib.sha256(source.encode()).digest()
+    return digests[name]
 
 
 def to_markdown(document: Document, env: SandboxedEnvironment) -> str:
