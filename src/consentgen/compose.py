@@ -206,7 +206,8 @@ def _signatures(
         minor_role = "Minor client (assent)"
         if not request.guardians:
             if age is not None:
-                minor_role = f"Minor client (consenting on their own, age {age} or older)"
+                limit = f", age {age} or older" if age else ""
+                minor_role = f"Minor client (consenting on their own{limit})"
             blocks.append(Signature(role="Parent or guardian", name=None))
         minor_names = clients or [None]
         return (*(Signature(role=minor_role, name=n) for n in minor_names), *blocks, therapist)
