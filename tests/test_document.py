@@ -213,8 +213,10 @@ def test_section_memo_changes_nothing():
     for profile in (PracticeProfile(), load(PROFILE)):
         memo: dict = {}  # one memo per law and profile, as its callers keep it
         for setting, payment, supervisee, telehealth in COMBINATIONS:
-            request = Request(state="CO", setting=setting, payment=payment, clients=("A",),
-                              supervisee=supervisee, telehealth=telehealth, as_of=AS_OF)  # fmt: skip
+            request = Request(
+                state="CO", setting=setting, payment=payment, clients=("A",),
+                supervisee=supervisee, telehealth=telehealth, as_of=AS_OF,
+            )  # fmt: skip
             plan = compose.plan(request, law, profile)
             fresh = write_document(plan, profile, env, [], ())
             assert write_document(plan, profile, env, [], (), memo) == fresh
