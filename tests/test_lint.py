@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from consentgen.lint import RULES, Config, lint_paths
@@ -166,3 +168,58 @@ def test_repo_files_point_editors_at_the_schema():
             first == "# yaml-language-server: $schema=../src/consentgen/schema/"
             "jurisdiction.schema.json"
         ), path.name
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.dates().map(str),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "code",
+                    "name",
+                    "rules",
+                    "summary",
+                    "status",
+                    "citations",
+                    "verified",
+                    "history",
+                    "effective",
+                    "duty_to_protect",
+                    "minors",
+                    "practice",
+                    "office",
+                    "last_reviewed",
+                    "outpatient_consent_age",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=yaml_values)
+def test_lint_never_crashes_on_any_structure(tmp_path, data):
+    import yaml
+
+    path = tmp_path / "ZZ.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert isinstance(lint_paths([path], config=CONFIG), list)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_lint_never_crashes_on_any_bytes(tmp_path, content):
+    path = tmp_path / "practice.yaml"
+    path.write_bytes(content)
+    assert isinstance(lint_paths([path], config=CONFIG), list)
