@@ -58,7 +58,7 @@ def test_full_profile_leaves_no_blanks(cli):
         (("--state", "CA", "--practice", "missing.yaml"), "missing.yaml: file not found"),
         (("--state", "CA", "-o", "no/such/folder/x.md"), "folder no/such/folder does not exist"),
         (("--state", "CA", "-o", "consent.xyz"), "cannot tell the format from 'consent.xyz'"),
-        (("--state", "CA", "-o", "consent.pdf"), "PDF output is not available in this version"),
+        (("--state", "CA", "--format", "pdf"), "PDF is a binary format; write it to a file"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, monkeypatch, args, message):

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from consentgen.model import Document, PracticeProfile, Request, Source
 from consentgen.resources import SearchPath
 
 PathLike = str | Path
+FORMATS = ("md", "html", "txt", "json", "pdf", "docx")
+BINARY_FORMATS = ("pdf", "docx")
 
 
 @functools.lru_cache(maxsize=8)
@@ -50,26 +53,31 @@ def build_document(
     """Compose and write the consent document for `request`."""
     from consentgen.render.markdown import write_document
 
-    search = _search(data_dirs)
-    code = jurisdictions.normalize_code(request.state, search)
     as_of = request.as_of or dt.date.today()
-    request = dataclasses.replace(request, state=code, as_of=as_of)
-    federal, state = jurisdictions.load(code, search)
-    law = jurisdictions.merge(federal.jurisdiction, state.jurisdiction, as_of)
+    law, sources, data_files = prepare_law(request.state, as_of, data_dirs)
+    request = dataclasses.replace(request, state=law.state.code, as_of=as_of)
     practice_profile = load_profile(practice)
     plan = compose.plan(request, law, practice_profile)
-    sources = tuple(
-        Source(
-            code=f.jurisdiction.code,
-            name=f.jurisdiction.name,
-            last_reviewed=f.jurisdiction.last_reviewed,
-            origin=f.origin,
-        )
-        for f in (federal, state)
-    )
-    env = _env(tuple(search.template_dirs()))
-    data_files = [(f"jurisdictions/{f.path.name}", f.sha256) for f in (federal, state)]
+    env = _env(tuple(_search(data_dirs).template_dirs()))
     return write_document(plan, practice_profile, env, data_files, sources)
+
+
+def prepare_law(
+    state: str, as_of: dt.date, data_dirs: tuple[PathLike, ...] | list[PathLike] = ()
+) -> tuple[jurisdictions.ResolvedLaw, tuple[Source, ...], list[tuple[str, str]]]:
+    """The state's law merged over the federal baseline as of a date, its sources, and the
+    (file, sha256) pairs that go into a document's data version."""
+    search = _search(data_dirs)
+    code = jurisdictions.normalize_code(state, search)
+    federal, loaded = jurisdictions.load(code, search)
+    law = jurisdictions.merge(federal.jurisdiction, loaded.jurisdiction, as_of)
+    sources = tuple(
+        Source(code=f.jurisdiction.code, name=f.jurisdiction.name,
+               last_reviewed=f.jurisdiction.last_reviewed, origin=f.origin)
+        for f in (federal, loaded)
+    )  # fmt: skip
+    data_files = [(f"jurisdictions/{f.path.name}", f.sha256) for f in (federal, loaded)]
+    return law, sources, data_files
 
 
 def render(
@@ -77,8 +85,8 @@ def render(
     format: str = "md",
     *,
     data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
-) -> str:
-    """The document as md, html, txt or json text."""
+) -> str | bytes:
+    """The document as md, html, txt or json text, or as pdf or docx bytes."""
     if format == "json":
         return to_json(document)
     from consentgen.render.markdown import to_markdown
@@ -95,12 +103,42 @@ def render(
         from consentgen.render.text import to_text
 
         return to_text(markdown)
-    if format in ("pdf", "docx"):
-        raise UserError(
-            f"{format.upper()} output is not available in this version; use --format html and "
-            "print it to PDF from a browser"
-        )
-    raise UserError(f"unknown format '{format}'; choose md, html, txt or json")
+    if format == "pdf":
+        from consentgen.render.html import to_html
+        from consentgen.render.pdf import to_pdf
+
+        return to_pdf(to_html(document, markdown, env))
+    if format == "docx":
+        from consentgen.render.docx import to_docx
+
+        return to_docx(document, markdown)
+    raise UserError(f"unknown format '{format}'; choose {', '.join(FORMATS)}")
+
+
+def batch(
+    source: PathLike | Iterable[dict[str, Any]],
+    out_dir: PathLike,
+    *,
+    practice: PathLike | PracticeProfile | None = None,
+    formats: tuple[str, ...] = ("md",),
+    jobs: int | None = None,
+    force: bool = False,
+    resume: bool = False,
+    as_of: dt.date | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """One document per row (a CSV/JSON Lines file, or dicts with the same keys) into `out_dir`,
+    with DIR/manifest.json. Returns a result with `.written` (manifest entries), `.skipped`
+    (file names) and `.failed` (line, id and message of each bad row)."""
+    from consentgen import batching
+
+    rows = Path(source) if isinstance(source, str | Path) else source
+    return batching.run(
+        rows, Path(out_dir), practice=practice if not isinstance(practice, str) else Path(practice),
+        formats=formats, jobs=jobs, force=force, resume=resume,
+        data_dirs=tuple(Path(d) for d in data_dirs), default_as_of=as_of, progress=progress,
+    )  # fmt: skip
 
 
 def document_dict(document: Document) -> dict[str, Any]:

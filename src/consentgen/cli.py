@@ -39,7 +39,7 @@ def _choices(name: str, literal: object) -> type[enum.StrEnum]:
 SettingChoice = _choices("SettingChoice", Setting)
 PaymentChoice = _choices("PaymentChoice", Payment)
 ProfessionChoice = _choices("ProfessionChoice", Profession)
-FormatChoice = _choices("FormatChoice", Literal["md", "html", "txt", "json"])
+FormatChoice = _choices("FormatChoice", Literal["md", "html", "txt", "json", "pdf", "docx"])
 
 
 class ListFormat(enum.StrEnum):
@@ -266,6 +266,8 @@ def build(
     out_format = _output_format(output, fmt)
     if output is not None:
         _check_output(output, force)
+    elif out_format in ("pdf", "docx"):
+        _fail(f"{out_format.upper()} is a binary format; write it to a file with -o FILE")
     if guardian and setting is not SettingChoice.minor:
         _fail("--guardian is only for --setting minor")
     request = Request(
@@ -296,7 +298,7 @@ def build(
             "yellow",
         )
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(str(text))
     else:
         write_private(output, text)
         _stderr(f"wrote {output} ({out_format})", "green")
@@ -521,6 +523,107 @@ def show(
         lines.extend(f"  - {c['cite']}  <{c['source_url']}>" for c in rule["citations"])
         lines.append("")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+@app.command()
+@_handle_errors
+def batch(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="CSV (UTF-8, Excel's BOM is fine) "
+            "or JSON Lines: id, state, setting, clients (names "
+            "separated by ;), and optionally payment, supervisee, "
+            "telehealth, guardian, profession, as_of.",
+        ),
+    ],
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out-dir",
+            metavar="DIR",
+            help="Where the documents and manifest.json go "
+            "(created, mode 0700, if its parent exists).",
+        ),
+    ],
+    practice: Annotated[
+        Path | None,
+        typer.Option("--practice", "-p", metavar="FILE", help="The practice profile (YAML)."),
+    ] = None,
+    formats: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMATS",
+            help="Comma-separated: md, html, txt, json, pdf, docx.",
+        ),
+    ] = "md",
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Processes (default: all cores).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace existing documents.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Skip rows whose documents exist with the manifest's checksum."
+        ),
+    ] = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build one document per row of a scheduling system's export, in parallel.
+
+    Files are named from each row's id, state and setting, never from a client's name.
+    Exit code 0: every row built; 1: some rows failed (the others were built); 2: bad usage.
+    """
+    from consentgen import batching
+
+    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    bar = _ProgressBar() if sys.stderr.isatty() else None
+    try:
+        result = batching.run(
+            file, out_dir, practice=practice, formats=wanted or ("md",), jobs=jobs,
+            force=force, resume=resume, data_dirs=tuple(data_dir or ()),
+            default_as_of=_parse_date(as_of), progress=bar.update if bar else None,
+        )  # fmt: skip
+    finally:
+        if bar:
+            bar.close()
+    if result.unknown_columns:
+        _stderr(f"warning: unknown column(s) ignored: {', '.join(result.unknown_columns)}",
+                "yellow")  # fmt: skip
+    for failure in result.failed:
+        _stderr(f"error: {file}:{failure}", "red")  # line and id; never a client's name
+    _stderr(f"{len(result.written)} document(s) written, {len(result.skipped)} skipped "
+            f"(already there), {len(result.failed)} row(s) failed; manifest: "
+            f"{out_dir / batching.MANIFEST}", "bold red" if result.failed else "green")  # fmt: skip
+    if result.failed:
+        raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr, for terminals only."""
+
+    def __init__(self) -> None:
+        from rich.progress import Progress
+
+        self.progress = Progress(transient=True, console=_console())
+        self.progress.start()
+        self.task = self.progress.add_task("building", total=None)
+
+    def update(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
 
 
 class LintFormat(enum.StrEnum):
