@@ -1,0 +1,99 @@
+"""Batch speed: 1,000 Markdown documents in one `consentgen batch` against separate builds.
+
+The issue's budget: the batch is at least 50x faster than 1,000 separate `consentgen build`
+processes and uses both cores. Separate builds are timed on a sample (default 40) and scaled to
+1,000. Also: PDF documents per second. Run: python benchmarks/batch.py [--sample N] [--pdfs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "tests" / "fixtures" / "practice.yaml"
+STATES = sorted(p.stem for p in (ROOT / "jurisdictions").glob("*.yaml") if p.stem != "US")
+SETTINGS = ("individual", "couples", "family", "group", "minor")
+
+
+def _rows(count: int) -> str:
+    lines = ["id,state,setting,clients,payment,supervisee,telehealth,as_of"]
+    for i in range(count):
+        state, setting = STATES[i % len(STATES)], SETTINGS[(i // len(STATES)) % len(SETTINGS)]
+        payment = "self-pay" if i % 3 == 0 else "insurance"
+        supervisee, telehealth = ("yes" if i % 2 else "no"), ("yes" if i % 5 == 0 else "no")
+        lines.append(f"r{i:05d},{state},{setting},Client {i};Partner {i},{payment},"
+                     f"{supervisee},{telehealth},2026-11-25")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--sample", type=int, default=40)
+    parser.add_argument("--pdfs", type=int, default=20)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "CONSENTGEN_CACHE_DIR": str(work / "cache")}
+        source = work / "clients.csv"
+        source.write_text(_rows(args.documents))
+        subprocess.run(
+            [py, "-m", "consentgen", "build", "--state", "CA"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )  # warm
+
+        cpu0, start = _cpu(), time.perf_counter()
+        subprocess.run([py, "-m", "consentgen", "batch", str(source), "--out-dir",
+                        str(work / "md"), "--practice", str(PROFILE)],
+                       env=env, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
+        batch_wall, batch_cpu = time.perf_counter() - start, _cpu() - cpu0
+
+        start = time.perf_counter()
+        for i in range(args.sample):
+            state = STATES[i % len(STATES)]
+            subprocess.run([py, "-m", "consentgen", "build", "--state", state, "--practice",
+                            str(PROFILE), "--client", f"Client {i}", "--as-of", "2026-11-25",
+                            "-o", str(work / f"single{i}.md")],
+                           env=env, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
+        per_process = (time.perf_counter() - start) / args.sample
+        separate = per_process * args.documents
+
+        pdf_source = work / "pdf.csv"
+        pdf_source.write_text(_rows(args.pdfs))
+        start = time.perf_counter()
+        subprocess.run([py, "-m", "consentgen", "batch", str(pdf_source), "--out-dir",
+                        str(work / "pdf"), "--format", "pdf", "--practice", str(PROFILE)],
+                       env=env, stderr=subprocess.DEVNULL, check=True)  # fmt: skip
+        pdf_wall = time.perf_counter() - start
+
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"batch of {args.documents} Markdown documents: {batch_wall:.2f} s wall, "
+        f"{batch_cpu:.2f} s CPU ({batch_cpu / batch_wall:.2f} cores busy on average)"
+    )
+    print(
+        f"one `consentgen build` process: {per_process * 1000:.0f} ms (mean of {args.sample}); "
+        f"x{args.documents} = {separate:.0f} s"
+    )
+    print(f"batch speed-up: {separate / batch_wall:.0f}x (budget: at least 50x)")
+    print(f"PDF: {args.pdfs} documents in {pdf_wall:.1f} s = {args.pdfs / pdf_wall:.2f} per second")
+
+
+if __name__ == "__main__":
+    main()
