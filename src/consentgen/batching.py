@@ -17,7 +17,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any, get_args
 
 from consentgen import __version__, jurisdictions
 from consentgen.errors import ConsentgenError, UserError
+from consentgen.files import write_atomic
 from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
@@ -383,21 +383,6 @@ def _write_manifest(out: Path, manifest: dict[str, dict[str, Any]]) -> None:
     write_atomic(out / MANIFEST, text.encode("utf-8"))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, 0600, fsync, then rename: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=".consentgen-", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # --- In parallel ------------------------------------------------------------------------------
 
 Task = tuple[Row, list[str]]
@@ -455,8 +440,6 @@ def _build_one(
             })  # fmt: skip
     except ConsentgenError as exc:
         return entries, Failure(row.line, row.id, str(exc))
-    except OSError as exc:
-        return entries, Failure(row.line, row.id, f"could not write: {exc.strerror or exc}")
     return entries, None
 
 

@@ -18,6 +18,7 @@ import typer
 
 from consentgen import __version__
 from consentgen.errors import ConsentgenError, UserError
+from consentgen.files import write_atomic
 from consentgen.model import Payment, Profession, Setting
 
 app = typer.Typer(
@@ -164,27 +165,6 @@ def _check_output(output: Path, force: bool) -> None:
         _fail(f"cannot write to folder {parent} (permission denied)")
 
 
-def write_private(output: Path, content: str | bytes) -> None:
-    """Write atomically (temporary file, then rename), readable by its owner only (0600)."""
-    import tempfile
-
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    parent = output.parent if str(output.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".consentgen-", dir=parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if output.is_symlink():
-            raise UserError(f"{output} is a symbolic link; refusing to replace it")
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @app.command()
 @_handle_errors
 def build(
@@ -283,6 +263,10 @@ def build(
     )
     document = api.build_document(request, practice=practice, data_dirs=data_dir or ())
     text = api.render(document, out_format, data_dirs=data_dir or ())
+    if output is None:
+        sys.stdout.write(str(text))
+    else:
+        write_atomic(output, text)
     if document.missing:
         shown = ", ".join(document.missing[:8]) + (" …" if len(document.missing) > 8 else "")
         _stderr(
@@ -297,10 +281,7 @@ def build(
             "(unverified in consentgen's data)",
             "yellow",
         )
-    if output is None:
-        sys.stdout.write(str(text))
-    else:
-        write_private(output, text)
+    if output is not None:
         _stderr(f"wrote {output} ({out_format})", "green")
 
 
@@ -332,7 +313,7 @@ def init(
             while key == "profession" and answer not in get_args(Profession):
                 answer = typer.prompt(f"Choose one of {', '.join(get_args(Profession))}", err=True)
             answers[key] = answer
-    write_private(path, example(path.name, answers))
+    write_atomic(path, example(path.name, answers))
     _stderr(f"wrote {path}; edit it, then: consentgen build --state XX --practice {path}", "green")
 
 
