@@ -35,7 +35,9 @@ def test_every_state_and_setting_in_one_batch(tmp_path):
     assert len(manifest["documents"]) == len(lines)
     entry = manifest["documents"][0]
     assert set(entry) == {"id", "file", "sha256", "data_version", "state", "setting", "options",
-                          "as_of", "consentgen_version"}  # fmt: skip
+                          "as_of", "consentgen_version", "sections",
+                          "practice_sha256"}  # fmt: skip
+    assert set(entry["sections"]) >= {"key_facts", "duty_to_protect", "legal_basis"}
     assert "Client" not in json.dumps(manifest)  # no client names in the manifest
     for entry in manifest["documents"]:
         path = out / entry["file"]

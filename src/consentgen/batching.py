@@ -229,8 +229,8 @@ def _yes_no(value: str, key: str) -> bool:
 # --- Writing the documents --------------------------------------------------------------------
 
 
-def file_name(row_id: str, state: str, setting: str, fmt: str) -> str:
-    return f"{row_id}_{state.upper()}_{setting}.{EXTENSIONS[fmt]}"
+def file_name(row_id: str, state: str, setting: str, fmt: str, suffix: str = "") -> str:
+    return f"{row_id}_{state.upper()}_{setting}{suffix}.{EXTENSIONS[fmt]}"
 
 
 def run(
@@ -245,6 +245,9 @@ def run(
     data_dirs: tuple[Path, ...] = (),
     default_as_of: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    only_ids: set[str] | None = None,
+    name_suffix: str = "",
+    as_of_over_rows: bool = False,
 ) -> Result:
     """Build every row's documents into `out_dir`; see the module's docstring."""
     from consentgen.api import load_profile
@@ -264,20 +267,23 @@ def run(
     result = Result(failed=list(failures), unknown_columns=unknown)
     search = _search_path(data_dirs)
     checked: list[Row] = []
+    if only_ids is not None:
+        rows = [row for row in rows if row.id in only_ids]
     for row in rows:
         try:  # the state's code names the file, so it is settled before anything is written
             code = jurisdictions.normalize_code(row.request.state, search)
         except UserError as exc:
             result.failed.append(Failure(row.line, row.id, exc.message))
             continue
-        request = dataclasses.replace(row.request, state=code, as_of=row.request.as_of or as_of)
+        row_date = None if as_of_over_rows else row.request.as_of
+        request = dataclasses.replace(row.request, state=code, as_of=row_date or as_of)
         checked.append(dataclasses.replace(row, request=request))
 
     todo: list[tuple[Row, list[str]]] = []
     for row in checked:
         formats_left = []
         for fmt in formats:
-            name = file_name(row.id, row.request.state, row.request.setting, fmt)
+            name = file_name(row.id, row.request.state, row.request.setting, fmt, name_suffix)
             target = out / name
             if target.is_symlink():
                 result.failed.append(Failure(row.line, row.id, f"{name} is a symbolic link; "
@@ -297,7 +303,7 @@ def run(
             todo.append((row, formats_left))
 
     total = len(todo)
-    outcomes = _build_all(todo, out, profile, data_dirs, jobs)
+    outcomes = _build_all(todo, out, profile, data_dirs, jobs, name_suffix)
     for done, (entries, failure) in enumerate(outcomes, 1):
         result.written.extend(entries)
         if failure is not None:
@@ -391,12 +397,12 @@ Outcome = tuple[list[dict[str, Any]], "Failure | None"]
 
 def _build_all(
     todo: list[Task], out: Path, profile: PracticeProfile, data_dirs: tuple[Path, ...],
-    jobs: int | None,
+    jobs: int | None, suffix: str = "",
 ) -> Iterator[Outcome]:  # fmt: skip
     jobs = max(1, jobs or os.cpu_count() or 1)
     if jobs == 1 or len(todo) < 8:
         for task in todo:
-            yield _build_one(task, out, profile, data_dirs)
+            yield _build_one(task, out, profile, data_dirs, suffix)
         return
     import multiprocessing
 
@@ -404,19 +410,29 @@ def _build_all(
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [pool.submit(_build_chunk, chunk, out, profile, data_dirs) for chunk in chunks]
+        futures = [
+            pool.submit(_build_chunk, chunk, out, profile, data_dirs, suffix) for chunk in chunks
+        ]
         for future in as_completed(futures):
             yield from future.result()
 
 
 def _build_chunk(
-    chunk: list[Task], out: Path, profile: PracticeProfile, data_dirs: tuple[Path, ...]
+    chunk: list[Task],
+    out: Path,
+    profile: PracticeProfile,
+    data_dirs: tuple[Path, ...],
+    suffix: str,
 ) -> list[Outcome]:
-    return [_build_one(task, out, profile, data_dirs) for task in chunk]
+    return [_build_one(task, out, profile, data_dirs, suffix) for task in chunk]
 
 
 def _build_one(
-    task: Task, out: Path, profile: PracticeProfile, data_dirs: tuple[Path, ...]
+    task: Task,
+    out: Path,
+    profile: PracticeProfile,
+    data_dirs: tuple[Path, ...],
+    suffix: str = "",
 ) -> Outcome:
     from consentgen import api
 
@@ -427,7 +443,7 @@ def _build_one(
         for fmt in formats:
             content = api.render(document, fmt, data_dirs=data_dirs)
             data = content.encode("utf-8") if isinstance(content, str) else content
-            name = file_name(row.id, document.jurisdiction, row.request.setting, fmt)
+            name = file_name(row.id, document.jurisdiction, row.request.setting, fmt, suffix)
             target = out / name
             if target.resolve().parent != out.resolve():
                 raise UserError(f"{name} would be written outside {out}")
@@ -437,10 +453,25 @@ def _build_one(
                 "data_version": document.data_version, "state": document.jurisdiction,
                 "setting": document.setting, "options": document.options,
                 "as_of": document.as_of.isoformat(), "consentgen_version": __version__,
+                # For `consentgen recheck`: what each section said, and with which profile,
+                # as checksums (sections never hold client names).
+                "sections": section_hashes(document),
+                "practice_sha256": profile_hash(profile),
             })  # fmt: skip
     except ConsentgenError as exc:
         return entries, Failure(row.line, row.id, str(exc))
     return entries, None
+
+
+def section_hashes(document: Any) -> dict[str, str]:
+    return {
+        section.id: hashlib.sha256("\n\n".join(section.paragraphs).encode("utf-8")).hexdigest()
+        for section in document.sections
+    }
+
+
+def profile_hash(profile: PracticeProfile) -> str:
+    return hashlib.sha256(repr(profile).encode("utf-8")).hexdigest()
 
 
 def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path, ...]) -> Any:

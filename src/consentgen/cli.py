@@ -607,6 +607,234 @@ def _console():  # type: ignore[no-untyped-def]
     return Console(stderr=True, highlight=False)
 
 
+class DiffFormat(enum.StrEnum):
+    auto = "auto"
+    rich = "rich"
+    diff = "diff"
+    json = "json"
+
+
+@app.command()
+@_handle_errors
+def diff(
+    state: Annotated[str, typer.Option("--state", "-s", metavar="XX", help="State code or name.")],
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="YYYY-MM-DD", help="The earlier date (e.g. when a client signed)."
+        ),
+    ],
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="The later date (default: today)."),
+    ] = None,
+    setting: Annotated[
+        SettingChoice, typer.Option(case_sensitive=False)
+    ] = SettingChoice.individual,
+    payment: Annotated[PaymentChoice, typer.Option(case_sensitive=False)] = PaymentChoice.insurance,
+    supervisee: Annotated[bool, typer.Option("--supervisee")] = False,
+    telehealth: Annotated[bool, typer.Option("--telehealth")] = False,
+    profession: Annotated[ProfessionChoice | None, typer.Option(case_sensitive=False)] = None,
+    practice: Annotated[Path | None, typer.Option("--practice", "-p", metavar="FILE")] = None,
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="rich (terminal), diff (unified), json; auto: rich on a terminal, else diff.",
+        ),
+    ] = DiffFormat.auto,
+    data_dir: DataDirOption = None,
+) -> None:
+    """What a client's document says differently between two dates, and which rules changed.
+
+    Exit code 0: no difference; 1: the documents differ (as diff(1)); 2: bad usage.
+    """
+    import json
+
+    from consentgen.changes import document_diff
+    from consentgen.model import Request
+
+    first = _parse_date(start)
+    last = _parse_date(end) or dt.date.today()
+    request = Request(state=state, setting=setting.value, payment=payment.value,
+                      supervisee=supervisee, telehealth=telehealth,
+                      profession=profession.value if profession else None)  # fmt: skip
+    data = document_diff(request, first, last, practice=practice,  # type: ignore[arg-type]
+                         data_dirs=tuple(data_dir or ()))  # fmt: skip
+    chosen = fmt
+    if chosen is DiffFormat.auto:
+        chosen = DiffFormat.rich if sys.stdout.isatty() else DiffFormat.diff
+    if chosen is DiffFormat.json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    elif chosen is DiffFormat.diff:
+        sys.stdout.write(_diff_text(data))
+    else:
+        _diff_rich(data)
+    if data["sections"]:
+        raise typer.Exit(1)
+
+
+def _rule_line(rule: dict) -> str:
+    before = rule.get("before")
+    status = ""
+    if before is not None and before.get("status") != rule.get("status"):
+        status = f"{before.get('status') or 'not stated'} -> {rule.get('status') or 'not stated'}, "
+    when = f"effective {rule['effective']}" if rule.get("effective") else "effective date unknown"
+    cites = "; ".join(c["cite"] for c in rule.get("citations", []))
+    return f"rule {rule['rule']}: {status}{when}; {cites}"
+
+
+def _diff_text(data: dict) -> str:
+    out = [f"# {data['state']} {data['setting']}: {len(data['sections'])} section(s) differ "
+           f"between {data['from']} and {data['to']}\n"]  # fmt: skip
+    for section in data["sections"]:
+        out.append(f"# section {section['id']} ({section['change']})\n")
+        out.extend(f"# {_rule_line(rule)}\n" for rule in section["rules"])
+        out.append(section["diff"])
+    return "".join(out)
+
+
+def _diff_rich(data: dict) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    console.print(f"[bold]{data['state']} {data['setting']}[/]: {len(data['sections'])} "
+                  f"section(s) differ between {data['from']} and {data['to']}")  # fmt: skip
+    for section in data["sections"]:
+        console.rule(f"{section['title']} ({section['change']})")
+        for rule in section["rules"]:
+            console.print(Text(_rule_line(rule), style="cyan"))
+        for line in section["diff"].splitlines()[2:]:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(Text(line, style=style))
+
+
+class ReportFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+@_handle_errors
+def recheck(
+    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="A batch's manifest.json.")],
+    as_of: AsOfOption = None,
+    practice: Annotated[
+        Path | None,
+        typer.Option("--practice", "-p", metavar="FILE", help="The profile the batch used."),
+    ] = None,
+    batch_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            metavar="FILE",
+            help="The batch's CSV/JSONL: also write the new documents beside the old ones.",
+        ),
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--format-docs", metavar="FORMATS", help="Formats of the new documents.")
+    ] = "md",
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = ReportFormat.table,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Which documents of a batch would now say something different, and why.
+
+    Rebuilds each document with today's data and templates (or --as-of), compares each section
+    with the checksums in the manifest, and names the rules and effective dates behind each
+    change. No client names are needed or shown. Exit code 1 when any document needs re-consent.
+    """
+    import json
+
+    from consentgen.changes import recheck_manifest
+
+    when = _parse_date(as_of) or dt.date.today()
+    report = recheck_manifest(manifest, as_of=when, practice=practice,
+                              data_dirs=tuple(data_dir or ()))  # fmt: skip
+    rows = report["documents"]
+    if fmt is ReportFormat.json:
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is ReportFormat.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["id", "file", "state", "setting", "signed_as_of", "status", "sections",
+                         "kind", "rule", "effective"])  # fmt: skip
+        for row in rows:
+            for reason in row.get("reasons") or [{}]:
+                kind = reason.get("kind") or row.get("reason", "")
+                writer.writerow([row["id"], row["file"], row["state"], row["setting"],
+                                 row["signed_as_of"], row["status"],
+                                 " ".join(reason.get("sections", [])), kind,
+                                 reason.get("rule") or "",
+                                 reason.get("effective") or ""])  # fmt: skip
+    else:
+        for row in rows:
+            if row["status"] == "same":
+                continue
+            detail = ", ".join(row.get("sections", [])) or row.get("reason", "")
+            print(f"{row['id']}\t{row['state']}\t{row['setting']}\t{row['status']}\t{detail}")
+            for reason in row.get("reasons", []):
+                if reason.get("rule"):
+                    print(f"\t{reason['kind']}: {_rule_line(reason)}")
+                else:
+                    print(f"\t{reason['kind']}")
+        print(f"{report['needing_reconsent']} of {len(rows)} document(s) need re-consent as of "
+              f"{report['as_of']}")  # fmt: skip
+    if batch_file is not None and report["needing_reconsent"]:
+        from consentgen import batching
+
+        changed = {row["id"] for row in rows if row["status"] == "changed"}
+        wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip()) or ("md",)
+        result = batching.run(batch_file, manifest.parent, practice=practice, formats=wanted,
+                              data_dirs=tuple(data_dir or ()), default_as_of=when,
+                              only_ids=changed, name_suffix=f".{when.isoformat()}",
+                              as_of_over_rows=True)  # fmt: skip
+        for failure in result.failed:
+            _stderr(f"error: {batch_file}:{failure}", "red")
+        _stderr(f"wrote {len(result.written)} new document(s) beside the old ones in "
+                f"{manifest.parent}", "green")  # fmt: skip
+    if report["needing_reconsent"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_handle_errors
+def changes(
+    since: Annotated[
+        str,
+        typer.Option("--since", metavar="YYYY-MM-DD", help="List changes on or after this date."),
+    ],
+    state: Annotated[str | None, typer.Option("--state", "-s", metavar="XX")] = None,
+    fmt: Annotated[
+        ListFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = ListFormat.table,
+    data_dir: DataDirOption = None,
+) -> None:
+    """The law's changelog, from the data: every rule that took effect, is staged to take effect,
+    or had its facts corrected since a date, with its citations."""
+    import json
+
+    from consentgen.changes import law_changes
+
+    found = law_changes(_parse_date(since), state=state,  # type: ignore[arg-type]
+                        data_dirs=tuple(data_dir or ()))  # fmt: skip
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+        return
+    for change in found:
+        cites = "; ".join(c["cite"] for c in change["citations"])
+        status = f" [{change['status']}]" if change.get("status") else ""
+        print(f"{change['date']}  {change['state']}  {change['rule']}{status}  {change['change']}"
+              f"  {cites}")  # fmt: skip
+    print(f"{len(found)} change(s) since {since}")
+
+
 class LintFormat(enum.StrEnum):
     text = "text"
     json = "json"

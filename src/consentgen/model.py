@@ -45,6 +45,11 @@ class Rule:
         default=None, metadata=doc("The date this form of the rule took effect.")
     )
     notes: str | None = field(default=None, metadata=doc("Maintainers' notes; never rendered."))
+    revised: dt.date | None = field(
+        default=None,
+        metadata=doc("When this entry's facts were last corrected, where the law itself did not "
+                     "change (consentgen changes --since lists it)."),
+    )  # fmt: skip
     history: tuple["Rule", ...] = field(
         default=(), metadata=doc("Earlier forms, newest first; each needs `effective`.")
     )

@@ -189,7 +189,6 @@ def write_document(
         "blank": Md(BLANK),
         "sections": plan.sections,
         "section_ids": [s.id for s in plan.sections],
-        "client_count": len(req.clients),
     }
     sections: list[Section] = []
     used_templates: list[str] = []
@@ -256,7 +255,7 @@ def data_version(
 # Context variables that differ from one request to another; `section` is the template's own plan.
 _REQUEST_VARIABLES = frozenset(
     ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "disclosures",
-     "sections", "section_ids", "client_count", "section")
+     "sections", "section_ids", "section")
 )  # fmt: skip
 _USES: weakref.WeakKeyDictionary[SandboxedEnvironment, dict[str, tuple[str, ...]]] = (
     weakref.WeakKeyDictionary()

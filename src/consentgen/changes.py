@@ -1,0 +1,205 @@
+"""When the law changes: what a document says differently, which signed documents are affected,
+and the changelog of the law kept in the data itself (effective dates and `revised` dates)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from consentgen import compose, jurisdictions
+from consentgen.errors import UserError
+from consentgen.model import Document, PracticeProfile, Request, Rule
+
+
+def _rule_facts(name: str, rule: Rule | None) -> dict[str, Any]:
+    if rule is None:
+        return {"rule": name, "status": None, "effective": None, "citations": [], "verified": None}
+    return {
+        "rule": name,
+        "status": rule.status,
+        "effective": rule.effective.isoformat() if rule.effective else None,
+        "revised": rule.revised.isoformat() if rule.revised else None,
+        "citations": [{"cite": c.cite, "source_url": c.source_url} for c in rule.citations],
+        "verified": rule.verified,
+    }
+
+
+def document_diff(
+    request: Request,
+    start: dt.date,
+    end: dt.date,
+    *,
+    practice: Any = None,
+    data_dirs: tuple[Any, ...] = (),
+) -> dict[str, Any]:
+    """Section by section, what `request`'s document says on `end` that it did not on `start`."""
+    from consentgen.api import build_document, load_profile, prepare_law
+
+    profile = load_profile(practice)
+    before = build_document(dataclasses.replace(request, as_of=start), practice=profile,
+                            data_dirs=data_dirs)  # fmt: skip
+    after = build_document(dataclasses.replace(request, as_of=end), practice=profile,
+                           data_dirs=data_dirs)  # fmt: skip
+    law_before = prepare_law(request.state, start, data_dirs)[0]
+    law_after = prepare_law(request.state, end, data_dirs)[0]
+    plan = compose.plan(dataclasses.replace(request, state=after.jurisdiction, as_of=end),
+                        law_after, profile)  # fmt: skip
+    rules_of = {section.id: section.rules for section in plan.sections}
+    old = {s.id: s for s in before.sections}
+    new = {s.id: s for s in after.sections}
+    changes = []
+    for section_id in list(dict.fromkeys([*old, *new])):
+        a, b = old.get(section_id), new.get(section_id)
+        text_a = _text(a)
+        text_b = _text(b)
+        if text_a == text_b or section_id == "legal_basis":
+            continue
+        rules = []
+        for name in rules_of.get(section_id, ()):
+            then, now = law_before.rules.get(name), law_after.rules.get(name)
+            if then != now:
+                rules.append({"before": _rule_facts(name, then), **_rule_facts(name, now)})
+        changes.append({
+            "id": section_id,
+            "title": (b or a).title,  # type: ignore[union-attr]
+            "change": "added" if a is None else "removed" if b is None else "changed",
+            "diff": "".join(difflib.unified_diff(
+                text_a.splitlines(keepends=True), text_b.splitlines(keepends=True),
+                fromfile=f"{section_id} as of {start.isoformat()}",
+                tofile=f"{section_id} as of {end.isoformat()}",
+            )),
+            "rules": rules,
+        })  # fmt: skip
+    return {"state": after.jurisdiction, "setting": after.setting, "options": after.options,
+            "from": start.isoformat(), "to": end.isoformat(), "sections": changes}  # fmt: skip
+
+
+def _text(section: Any) -> str:
+    return "" if section is None else "\n\n".join(section.paragraphs) + "\n"
+
+
+def recheck_manifest(
+    manifest_path: Path,
+    *,
+    as_of: dt.date,
+    practice: Any = None,
+    data_dirs: tuple[Any, ...] = (),
+) -> dict[str, Any]:
+    """Which documents of a batch manifest would now say something different, and why."""
+    from consentgen.api import load_profile
+
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries = data["documents"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UserError(f"{manifest_path} is not a consentgen manifest") from None
+    profile: PracticeProfile = load_profile(practice)
+    latest: dict[str, dict[str, Any]] = {}  # one document per id: its newest, whatever its formats
+    for entry in entries:
+        key = str(entry.get("id", ""))
+        if key not in latest or str(entry.get("as_of")) > str(latest[key].get("as_of")):
+            latest[key] = entry
+    results = [_recheck_one(entry, profile, as_of, data_dirs) for entry in latest.values()]
+    needing = [r for r in results if r["status"] == "changed"]
+    return {"manifest": str(manifest_path), "as_of": as_of.isoformat(), "documents": results,
+            "needing_reconsent": len(needing)}  # fmt: skip
+
+
+def _recheck_one(
+    entry: dict[str, Any], profile: PracticeProfile, as_of: dt.date, data_dirs: tuple[Any, ...]
+) -> dict[str, Any]:
+    from consentgen.api import build_document, prepare_law
+    from consentgen.batching import profile_hash, section_hashes
+
+    base = {"id": entry.get("id"), "file": entry.get("file"), "state": entry.get("state"),
+            "setting": entry.get("setting"), "signed_as_of": entry.get("as_of")}  # fmt: skip
+    if "sections" not in entry:
+        return {**base, "status": "unknown", "reason": "the manifest has no section checksums "
+                "(made by an older consentgen); rebuild it with consentgen batch"}  # fmt: skip
+    options = entry.get("options") or {}
+    try:
+        signed = dt.date.fromisoformat(entry["as_of"])
+        request = Request(state=entry["state"], setting=entry["setting"],
+                          payment=options.get("payment", "insurance"),
+                          supervisee=bool(options.get("supervisee")),
+                          telehealth=bool(options.get("telehealth")),
+                          profession=options.get("profession"), as_of=as_of)  # fmt: skip
+        document: Document = build_document(request, practice=profile, data_dirs=data_dirs)
+        law_then = prepare_law(entry["state"], signed, data_dirs)[0]
+        law_now = prepare_law(entry["state"], as_of, data_dirs)[0]
+    except (UserError, KeyError, ValueError) as exc:
+        return {**base, "status": "error", "reason": str(exc)}
+    now = section_hashes(document)
+    then = entry["sections"]
+    changed = sorted(s for s in set(now) | set(then) if now.get(s) != then.get(s))
+    if not changed:
+        return {**base, "status": "same"}
+    plan = compose.plan(dataclasses.replace(request, state=document.jurisdiction),
+                        law_now, profile)  # fmt: skip
+    rules_of = {s.id: s.rules for s in plan.sections}
+    by_rule: dict[str, dict[str, Any]] = {}
+    unexplained: list[str] = []
+    for section_id in changed:
+        explained = False
+        for name in rules_of.get(section_id, ()):
+            before, after = law_then.rules.get(name), law_now.rules.get(name)
+            if after is not None and after.effective is not None and after.effective > signed:
+                kind = "law changed"
+            elif after is not None and after.revised is not None and after.revised > signed:
+                kind = "data corrected"
+            elif before != after:
+                kind = "law changed"
+            else:
+                continue
+            explained = True
+            by_rule.setdefault(name, {"kind": kind, **_rule_facts(name, after), "sections": []})
+            by_rule[name]["sections"].append(section_id)
+        if not explained:
+            unexplained.append(section_id)
+    reasons = list(by_rule.values())
+    if entry.get("practice_sha256") and entry["practice_sha256"] != profile_hash(profile):
+        reasons.append({"kind": "practice profile differs", "rule": None, "sections": []})
+    if unexplained:
+        reasons.append({"kind": "wording, templates or undated data changed", "rule": None,
+                        "sections": unexplained})  # fmt: skip
+    return {**base, "status": "changed", "sections": changed, "reasons": reasons}
+
+
+def law_changes(
+    since: dt.date, *, state: str | None = None, data_dirs: tuple[Any, ...] = ()
+) -> list[dict[str, Any]]:
+    """Every rule whose form took effect, or whose facts were corrected, on or after `since`
+    (staged future changes included), newest first."""
+    from consentgen.api import _search
+
+    search = _search(data_dirs)
+    files = jurisdictions.available(search)
+    if state is not None:
+        code = jurisdictions.normalize_code(state, search)
+        files = {code: files[code]}
+    federal = search.find(f"jurisdictions/{jurisdictions.FEDERAL}.yaml")
+    targets = dict(files)
+    if federal is not None and state is None:
+        targets[jurisdictions.FEDERAL] = federal
+    today = dt.date.today()
+    found: list[dict[str, Any]] = []
+    for code, (path, origin) in sorted(targets.items()):
+        rules = jurisdictions.load_file(path, origin).jurisdiction.rules
+        for name in rules.__dataclass_fields__:
+            rule = getattr(rules, name)
+            if rule is None or isinstance(rule, tuple):
+                continue
+            for form in (rule, *rule.history):
+                for kind, date in (("effective", form.effective), ("revised", form.revised)):
+                    if date is None or date < since:
+                        continue
+                    label = "staged" if kind == "effective" and date > today else kind
+                    found.append({"state": code, "rule": name, "change": label,
+                                  "date": date.isoformat(), "summary": form.summary,
+                                  **{k: v for k, v in _rule_facts(name, form).items()
+                                     if k != "rule"}})  # fmt: skip
+    return sorted(found, key=lambda c: (c["date"], c["state"], c["rule"]), reverse=True)
