@@ -19,7 +19,7 @@ from typing import Any
 
 from consentgen import compose, jurisdictions, profile
 from consentgen.errors import InvalidFileError, UserError
-from consentgen.model import Document, PracticeProfile, Request, Source
+from consentgen.model import STATE_RULE_NAMES, Document, PracticeProfile, Request, Source
 from consentgen.resources import SearchPath
 
 PathLike = str | Path
@@ -220,19 +220,6 @@ def show(
     }
 
 
-STATE_RULES = (
-    "child_abuse_reporting",
-    "elder_abuse_reporting",
-    "duty_to_protect",
-    "danger_to_self",
-    "minors",
-    "records",
-    "privilege",
-    "supervision",
-    "telehealth",
-)
-
-
 def coverage(
     *,
     as_of: dt.date | None = None,
@@ -261,7 +248,7 @@ def coverage(
             )
             continue
         cells: dict[str, dict[str, Any]] = {}
-        for name in STATE_RULES:
+        for name in STATE_RULE_NAMES:
             rule = jurisdictions.resolve(getattr(j.rules, name), as_of)
             cells[name] = (
                 {"status": rule.status or "present", "verified": rule.verified}
@@ -294,7 +281,7 @@ def coverage(
             ),
             "missing": sum(1 for r in rows if r["rules"][name]["status"] in ("missing", "invalid")),
         }
-        for name in STATE_RULES
+        for name in STATE_RULE_NAMES
     }
     boards = [r["rules"]["licensing_boards"] for r in rows]
     totals["licensing_boards"] = {
@@ -307,7 +294,7 @@ def coverage(
 
 def _invalid_cells() -> dict[str, dict[str, Any]]:
     cells: dict[str, dict[str, Any]] = {
-        name: {"status": "invalid", "verified": False} for name in STATE_RULES
+        name: {"status": "invalid", "verified": False} for name in STATE_RULE_NAMES
     }
     cells.update(
         {name: {"count": 0, "verified": 0} for name in ("licensing_boards", "required_disclosures")}

@@ -347,7 +347,7 @@ def list_(
             print(f"{r['code']}\t{r['name']}\t{r['last_reviewed']}\t{r['origin']}")
 
 
-class CoverageFormat(enum.StrEnum):
+class ReportFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -388,8 +388,8 @@ def _cell(cell: dict[str, object]) -> str:
 @_handle_errors
 def coverage(
     fmt: Annotated[
-        CoverageFormat, typer.Option("--format", "-f", case_sensitive=False)
-    ] = CoverageFormat.table,
+        ReportFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = ReportFormat.table,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -405,9 +405,9 @@ def coverage(
 
     data = api.coverage(as_of=_parse_date(as_of), data_dirs=data_dir or ())
     rows = data["jurisdictions"]
-    if fmt is CoverageFormat.json:
+    if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
-    elif fmt is CoverageFormat.csv:
+    elif fmt is ReportFormat.csv:
         import csv
 
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -710,12 +710,6 @@ def _diff_rich(data: dict) -> None:
         for line in section["diff"].splitlines()[2:]:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(Text(line, style=style))
-
-
-class ReportFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
 
 
 @app.command()

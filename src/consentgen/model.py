@@ -189,6 +189,18 @@ class Rules:
     crisis_line: Rule | None = None
 
 
+# The rules every state file states (the others in Rules are lists or federal).
+STATE_RULE_NAMES: tuple[str, ...] = (
+    "child_abuse_reporting",
+    "elder_abuse_reporting",
+    "duty_to_protect",
+    "danger_to_self",
+    "minors",
+    "records",
+    "privilege",
+    "supervision",
+    "telehealth",
+)
 RULE_NAMES: tuple[str, ...] = tuple(
     n for n in Rules.__dataclass_fields__ if n not in ("licensing_boards", "required_disclosures")
 )

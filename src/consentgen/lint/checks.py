@@ -5,25 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from consentgen import structure, yamlio
 from consentgen.errors import InvalidFileError, Problem
-from consentgen.model import Jurisdiction, PracticeProfile, Rule
+from consentgen.model import STATE_RULE_NAMES, Jurisdiction, PracticeProfile, Profession, Rule
 from consentgen.yamlio import KeyPath, Marked
 
-STATE_RULES = (
-    "child_abuse_reporting",
-    "elder_abuse_reporting",
-    "duty_to_protect",
-    "danger_to_self",
-    "minors",
-    "records",
-    "privilege",
-    "supervision",
-    "telehealth",
-)
-PROFESSIONS = ("psychologist", "counselor", "social-worker", "mft")
+PROFESSIONS: tuple[str, ...] = get_args(Profession)
 _URL = re.compile(r"https?://\S+")
 
 
@@ -96,7 +85,7 @@ class LawChecks:
             self._rule(name, value)
         self._boards(j)
         self._disclosures(j)
-        missing = [name for name in STATE_RULES if getattr(j.rules, name) is None]
+        missing = [name for name in STATE_RULE_NAMES if getattr(j.rules, name) is None]
         if j.code != "US" and missing:
             self.add(("rules",), "warning", f"no rule for {', '.join(missing)}: every state file "
                      "should state each (status unknown, with a note, if not yet researched)",
