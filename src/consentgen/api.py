@@ -23,8 +23,7 @@ from consentgen.model import STATE_RULE_NAMES, Document, PracticeProfile, Reques
 from consentgen.resources import SearchPath
 
 PathLike = str | Path
-FORMATS = ("md", "html", "txt", "json", "pdf", "docx")
-BINARY_FORMATS = ("pdf", "docx")
+FORMATS = ("md", "html", "txt", "json", "pdf", "docx")  # each is also its file extension
 
 
 @functools.lru_cache(maxsize=8)

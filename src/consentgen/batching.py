@@ -34,8 +34,6 @@ PROFESSIONS: tuple[str, ...] = get_args(Profession)
 
 REQUIRED = ("id", "state", "setting", "clients")
 OPTIONAL = ("payment", "supervisee", "telehealth", "guardian", "profession", "as_of")
-EXTENSIONS = {"md": "md", "html": "html", "txt": "txt", "json": "json", "pdf": "pdf",
-              "docx": "docx"}  # fmt: skip
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
@@ -230,7 +228,7 @@ def _yes_no(value: str, key: str) -> bool:
 
 
 def file_name(row_id: str, state: str, setting: str, fmt: str, suffix: str = "") -> str:
-    return f"{row_id}_{state.upper()}_{setting}{suffix}.{EXTENSIONS[fmt]}"
+    return f"{row_id}_{state.upper()}_{setting}{suffix}.{fmt}"
 
 
 def run(
@@ -250,11 +248,11 @@ def run(
     as_of_over_rows: bool = False,
 ) -> Result:
     """Build every row's documents into `out_dir`; see the module's docstring."""
-    from consentgen.api import load_profile
+    from consentgen.api import FORMATS, load_profile
 
     for fmt in formats:
-        if fmt not in EXTENSIONS:
-            raise UserError(f"unknown format '{fmt}'; choose from {', '.join(EXTENSIONS)}")
+        if fmt not in FORMATS:
+            raise UserError(f"unknown format '{fmt}'; choose from {', '.join(FORMATS)}")
     if isinstance(source, Path):
         rows, failures, unknown = read_rows(source)
     else:
