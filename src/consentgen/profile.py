@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-from consentgen import structure, yamlio
+from consentgen import yamlio
+from consentgen.cache import cached
 from consentgen.errors import InvalidFileError
 from consentgen.model import PracticeProfile
 
 
 def load(path: Path | None) -> PracticeProfile:
-    """The profile at `path`, or an empty one (every value rendered as a fill-in blank)."""
+    """The profile at `path`, or an empty one (every value rendered as a fill-in blank).
+
+    A profile that passed validation is cached under its checksum, like jurisdiction files.
+    """
     if path is None:
         return PracticeProfile()
-    marked = yamlio.load_file(path)
+    display = str(path)
+    text = yamlio.read_text(path, display)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return cached("profiles", digest, lambda: _validate(text, display))
+
+
+def _validate(text: str, display: str) -> PracticeProfile:
+    from consentgen import structure
+
+    marked = yamlio.load_text(text, display)
     if marked.data is None:
         return PracticeProfile()
     profile, problems = structure.build(PracticeProfile, marked)
