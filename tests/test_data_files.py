@@ -226,3 +226,16 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert _load(tmp_path, MINIMAL).jurisdiction.code == "ZZ"
     assert not (tmp_path / ".cache").exists()
+
+
+def test_profile_cache_follows_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "p.yaml"
+    path.write_text("practice: {name: First}\n")
+    assert load_profile(path).practice.name == "First"
+    path.write_text("practice: {name: Second}\n")
+    assert load_profile(path).practice.name == "Second"
+    path.write_text("practice: {nam: Third}\n")
+    for _ in range(2):  # an invalid profile is never cached
+        with pytest.raises(InvalidFileError, match="unknown key 'nam'"):
+            load_profile(path)
