@@ -49,10 +49,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the interpreter of the install to measure (a wheel install measures what users "
+        "run; an editable install adds its import hooks)",
+    )
+    parser.add_argument(
         "--instructions", action="store_true", help="also count instructions with valgrind"
     )
     args = parser.parse_args()
-    py = sys.executable
+    py = args.python
     with tempfile.TemporaryDirectory() as tmp:
         out = str(Path(tmp) / "consent")
         base = [py, "-c", "import yaml, jinja2, markdown_it"]
