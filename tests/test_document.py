@@ -221,3 +221,30 @@ def test_section_memo_changes_nothing():
             fresh = write_document(plan, profile, env, [], ())
             assert write_document(plan, profile, env, [], (), memo) == fresh
         assert len(memo) < 25 * len(COMBINATIONS)  # it was used
+
+
+@pytest.mark.parametrize("state", ["CA", "NY", "TX", "WA"])
+def test_html_rendered_by_section_equals_the_whole(state, tmp_path, monkeypatch):
+    from consentgen.render.html import markdown_parser, markdown_to_html
+
+    doc = build_document(Request(state=state, setting="couples", clients=("A", "B"),
+                                 supervisee=True, telehealth=True, as_of=AS_OF),
+                         practice=PROFILE)  # fmt: skip
+    markdown = render(doc, "md")
+    whole = markdown_parser().render(markdown)
+    monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path))
+    assert markdown_to_html(markdown) == whole  # cold
+    assert markdown_to_html(markdown) == whole  # from the cache
+    cached = "".join(p.read_text() for p in (tmp_path / "html").glob("*.html"))
+    assert "Signature:" not in cached  # the part with clients' names is never cached
+
+
+def test_section_templates_never_see_client_names(tmp_path):
+    folder = tmp_path / "templates" / "sections"
+    folder.mkdir(parents=True)
+    (folder / "consultation.md.j2").write_text("Clients: {{ req.clients | join(', ') }}.\n")
+    doc = build_document(Request(state="CA", clients=("Secret Name",), as_of=AS_OF),
+                         data_dirs=[tmp_path])  # fmt: skip
+    consultation = next(s for s in doc.sections if s.id == "consultation")
+    assert consultation.paragraphs == ("Clients: .",)
+    assert doc.signatures[0].name == "Secret Name"

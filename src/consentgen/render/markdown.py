@@ -8,6 +8,7 @@ can supply its own through --data-dir.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import weakref
@@ -177,7 +178,10 @@ def write_document(
         "state": law.state,
         "law": law.rules,
         "as_of": law.as_of,
-        "req": req,
+        # Sections never see clients' names (only the signature blocks do), so a section's text,
+        # its checksum in a manifest and its cached HTML hold no client data, even with a
+        # practice's own templates.
+        "req": dataclasses.replace(req, clients=(), guardians=()),
         "setting": req.setting,
         "profession": plan.profession,
         "profession_name": PROFESSION_NAMES.get(plan.profession or "", None),
