@@ -54,19 +54,53 @@ def test_a_huge_file_is_refused_before_it_is_read(cli, tmp_path):
     assert "file is larger than 2048 KiB" in _one_clean_line(cli(*BUILD, "--practice", path))
 
 
-@pytest.mark.parametrize("field", ["practice.name", "practice.address", "clinician.name",
-                                   "clinician.credentials", "policies.records.storage",
-                                   "office.waiting_room", "supervisor.name"])  # fmt: skip
-@pytest.mark.parametrize("value", ["[1, 2]", "{a: 1}", "true", "2026-01-01"])
-def test_wrong_types_in_profile_fields(cli, tmp_path, field, value):
+def _profile_leaves(cls: type, prefix: str = "") -> list[tuple[str, type]]:
+    """Every leaf field of the practice profile, with its type: `clinician.license.number`..."""
+    import dataclasses
+    import typing
+
+    from consentgen import model
+
+    leaves = []
+    for name, tp in typing.get_type_hints(cls, vars(model)).items():
+        inner = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
+        if dataclasses.is_dataclass(inner[0]):
+            leaves += _profile_leaves(inner[0], f"{prefix}{name}.")
+        else:
+            leaves.append((f"{prefix}{name}", tp))
+    return leaves
+
+
+def _wrong_value(tp: object) -> str:
+    text = str(tp)
+    if "bool" in text:
+        return "'maybe'"
+    if "int" in text or "float" in text:
+        return "lots"
+    if "tuple" in text:
+        return "{a: 1}"
+    return "[1, 2]"
+
+
+PROFILE_LEAVES = _profile_leaves(__import__("consentgen.model").model.PracticeProfile)
+
+
+def test_every_profile_field_is_covered():
+    assert len(PROFILE_LEAVES) > 30
+
+
+@pytest.mark.parametrize(("field", "tp"), PROFILE_LEAVES, ids=[f for f, _ in PROFILE_LEAVES])
+def test_a_wrong_type_in_any_profile_field(cli, tmp_path, field, tp):
     *parents, leaf = field.split(".")
     text, indent = "", ""
     for parent in parents:
         text += f"{indent}{parent}:\n"
         indent += "  "
     path = tmp_path / "practice.yaml"
-    path.write_text(f"{text}{indent}{leaf}: {value}\n")
-    assert f"{field} must be" in _one_clean_line(cli(*BUILD, "--practice", path))
+    path.write_text(f"{text}{indent}{leaf}: {_wrong_value(tp)}\n")
+    line = len(parents) + 1
+    message = _one_clean_line(cli(*BUILD, "--practice", path))
+    assert f"practice.yaml:{line}:" in message and f"{field} must be" in message
 
 
 def test_unknown_option_and_value(cli):
