@@ -182,6 +182,7 @@ def write_document(
         # its checksum in a manifest and its cached HTML hold no client data, even with a
         # practice's own templates.
         "req": dataclasses.replace(req, clients=(), guardians=()),
+        "guardian_consents": bool(req.guardians),
         "setting": req.setting,
         "profession": plan.profession,
         "profession_name": PROFESSION_NAMES.get(plan.profession or "", None),
@@ -259,7 +260,7 @@ def data_version(
 # Context variables that differ from one request to another; `section` is the template's own plan.
 _REQUEST_VARIABLES = frozenset(
     ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "disclosures",
-     "sections", "section_ids", "section")
+     "sections", "section_ids", "section", "guardian_consents")
 )  # fmt: skip
 _USES: weakref.WeakKeyDictionary[SandboxedEnvironment, dict[str, tuple[str, ...]]] = (
     weakref.WeakKeyDictionary()
