@@ -86,32 +86,32 @@ def render(
     data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
 ) -> str | bytes:
     """The document as md, html, txt or json text, or as pdf or docx bytes."""
+    if format not in FORMATS:
+        raise UserError(f"unknown format '{format}'; choose {', '.join(FORMATS)}")
     if format == "json":
         return to_json(document)
-    from consentgen.render.markdown import to_markdown
-
     env = _env(tuple(_search(data_dirs).template_dirs()))
-    markdown = to_markdown(document, env)
-    if format == "md":
-        return markdown
-    if format == "html":
+    if format in ("html", "pdf"):
         from consentgen.render.html import to_html
 
-        return to_html(document, markdown, env)
+        html = to_html(document, env)
+        if format == "html":
+            return html
+        from consentgen.render.pdf import to_pdf
+
+        return to_pdf(html)
+    from consentgen.render.markdown import to_markdown
+
+    markdown = to_markdown(document, env)
     if format == "txt":
         from consentgen.render.text import to_text
 
         return to_text(markdown)
-    if format == "pdf":
-        from consentgen.render.html import to_html
-        from consentgen.render.pdf import to_pdf
-
-        return to_pdf(to_html(document, markdown, env))
     if format == "docx":
         from consentgen.render.docx import to_docx
 
         return to_docx(document, markdown)
-    raise UserError(f"unknown format '{format}'; choose {', '.join(FORMATS)}")
+    return markdown
 
 
 def batch(

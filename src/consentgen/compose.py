@@ -188,11 +188,16 @@ def _label(name: str) -> str:
     return name.replace("_", " ")
 
 
+def _name(text: str | None) -> str | None:
+    """A name as it is printed: whitespace of any kind folded to single spaces; blank is none."""
+    return " ".join(text.split()) or None if text is not None else None
+
+
 def _signatures(
     request: Request, law: ResolvedLaw, profile: PracticeProfile
 ) -> tuple[Signature, ...]:
-    therapist = Signature(role="Therapist", name=profile.clinician.name)
-    clients = list(request.clients)
+    therapist = Signature(role="Therapist", name=_name(profile.clinician.name))
+    clients = [_name(c) for c in request.clients]
     role = {
         "individual": "Client",
         "couples": "Partner",
@@ -202,7 +207,7 @@ def _signatures(
     if request.setting == "minor":
         minors = law.rules.get("minors")
         age = getattr(minors, "outpatient_consent_age", None)
-        blocks = [Signature(role="Parent or guardian", name=g) for g in request.guardians]
+        blocks = [Signature(role="Parent or guardian", name=_name(g)) for g in request.guardians]
         minor_role = "Minor client (assent)"
         if not request.guardians:
             if age is not None:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2.sandbox import SandboxedEnvironment
-from markdown_it import MarkdownIt
 
 from consentgen.cache import cache_dir
 from consentgen.model import Document
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 
 def _slug(text: str) -> str:
@@ -31,32 +34,41 @@ def _heading_ids(state: Any) -> None:
 
 
 _SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
-_NAMES_SECTION = "## Signatures\n"  # the only part of a document that holds clients' names
+_TOKEN = re.compile(r"CGNAME(\d{4})PLACEHOLDER")
+_NEWLINES = re.compile(r"[ \t]*[\r\n\v\f\x85\u2028\u2029]+[ \t]*")
 
 
 def markdown_to_html(markdown: str) -> str:
-    """markdown-it-py's HTML for the document, rendered one `## ` section at a time.
+    """markdown-it-py's HTML for a document's Markdown, rendered one `## ` section at a time,
+    each cached under its checksum (the caller passes Markdown that holds no client names).
 
     Sections are separate blocks in CommonMark, so this is the same HTML as rendering the whole
-    text (a test checks it); rendering them apart lets the HTML of every section that holds no
-    client name be cached under its checksum, since markdown-it-py is the slow part of a build.
+    text (a test checks it); markdown-it-py is the slow part of a build, and on a warm cache it
+    is not even imported.
     """
     parser: MarkdownIt | None = None
     folder = cache_dir("html")
     parts = []
     for chunk in _SECTION_START.split(markdown):
-        cacheable = folder is not None and not chunk.startswith(_NAMES_SECTION)
-        path = folder / (hashlib.sha256(chunk.encode("utf-8")).hexdigest() + ".html") if (
-            cacheable and folder is not None) else None  # fmt: skip
-        if path is not None and path.is_file():
-            parts.append(path.read_text(encoding="utf-8"))
-            continue
+        path = None
+        if folder is not None:
+            path = folder / (hashlib.sha256(chunk.encode("utf-8")).hexdigest() + ".html")
+            if path.is_file():
+                parts.append(path.read_text(encoding="utf-8"))
+                continue
         parser = parser or markdown_parser()
         html = parser.render(chunk)
         if path is not None:
             _store(path, html)
         parts.append(html)
     return "".join(parts)
+
+
+def _name_html(name: str) -> str:
+    """A name as markdown-it-py renders it in a signature line (after Markdown escaping)."""
+    text = _NEWLINES.sub(" ", name).rstrip(" \t").replace("\x00", "\ufffd")
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))  # fmt: skip
 
 
 def _store(path: Path, html: str) -> None:
@@ -69,13 +81,29 @@ def _store(path: Path, html: str) -> None:
 
 
 def markdown_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.core.ruler.push("heading_ids", _heading_ids)
     return md
 
 
-def to_html(document: Document, markdown: str, env: SandboxedEnvironment) -> str:
-    body = markdown_to_html(markdown)
+def to_html(document: Document, env: SandboxedEnvironment) -> str:
+    """The print-ready page. Its body is rendered from a skeleton of the document whose
+    signature names are placeholders, so every part of it can be cached; the names, escaped,
+    take their places afterwards."""
+    from consentgen.render.markdown import to_markdown
+
+    names = [sig.name for sig in document.signatures if sig.name]
+    tokens = iter(f"CGNAME{i:04d}PLACEHOLDER" for i in range(len(names)))
+    skeleton = dataclasses.replace(document, signatures=tuple(
+        dataclasses.replace(sig, name=next(tokens)) if sig.name else sig
+        for sig in document.signatures))  # fmt: skip
+    body = markdown_to_html(to_markdown(skeleton, env))
+    if len(_TOKEN.findall(body)) == len(names):
+        body = _TOKEN.sub(lambda m: _name_html(names[int(m.group(1))]), body)  # one pass
+    else:  # some other text looks like a placeholder: render the real thing, uncached
+        body = markdown_parser().render(to_markdown(document, env))
     html_env = env.overlay(autoescape=True, finalize=None)
     page = html_env.get_template("page.html.j2")
     css = html_env.loader.get_source(html_env, "print.css")[0]  # type: ignore[union-attr]
