@@ -191,11 +191,8 @@ def show(
     data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
 ) -> dict[str, Any]:
     """A jurisdiction's rules as they stood on `as_of`, merged over the federal baseline."""
-    search = _search(data_dirs)
-    code = jurisdictions.normalize_code(state, search)
     as_of = as_of or dt.date.today()
-    federal, loaded = jurisdictions.load(code, search)
-    law = jurisdictions.merge(federal.jurisdiction, loaded.jurisdiction, as_of)
+    law, sources, _ = prepare_law(state, as_of, data_dirs)
     rules: dict[str, Any] = {}
     for name, rule in law.rules.items():
         if rule is None:
@@ -208,13 +205,13 @@ def show(
         }
     rules["licensing_boards"] = [_plain(dataclasses.asdict(b)) for b in law.boards]
     rules["required_disclosures"] = [_plain(dataclasses.asdict(d)) for d in law.disclosures]
-    j = loaded.jurisdiction
+    j = law.state
     return {
         "code": j.code,
         "name": j.name,
         "last_reviewed": j.last_reviewed.isoformat(),
         "as_of": as_of.isoformat(),
-        "origin": loaded.origin,
+        "origin": sources[-1].origin,
         "rules": rules,
     }
 

@@ -135,86 +135,74 @@ def load_text_lenient(text: str, display: str) -> tuple[Marked, list[Problem]]:
         loader.dispose()
     if node is None:
         return Marked(None, {(): (1, 1)}, display), []
-    marks: dict[KeyPath, tuple[int, int]] = {}
-    value_marks: dict[KeyPath, tuple[int, int]] = {}
-    problems: list[Problem] = []
-    data = _convert(node, (), marks, value_marks, problems, display, set())
-    return Marked(data, marks, display, value_marks), problems
+    converter = _Converter(display)
+    data = converter.convert(node)
+    return Marked(data, converter.marks, display, converter.value_marks), converter.problems
 
 
-def _convert(
-    node: yaml.Node,
-    path: KeyPath,
-    marks: dict[KeyPath, tuple[int, int]],
-    value_marks: dict[KeyPath, tuple[int, int]],
-    problems: list[Problem],
-    display: str,
-    seen: set[int],
-) -> Any:
-    import yaml
+class _Converter:
+    """Turns a composed node tree into plain data, recording every key path's mark and every
+    problem; one per file, so the scalar constructor and the bookkeeping are made once."""
 
-    line, col = node.start_mark.line + 1, node.start_mark.column + 1
-    if id(node) in seen:
-        # An alias: the node is the anchored one, so report where it is used (its key's mark).
-        aline, acol = marks.get(path, (line, col))
-        problems.append(
-            Problem(
-                display,
-                aline,
-                acol,
-                "error",
-                "anchors and aliases (& and *) are not allowed; write the value out",
-                "CG003",
-            )
-        )
-        return INVALID
-    marks.setdefault(path, (line, col))
-    value_marks[path] = (line, col)
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
+    def __init__(self, display: str) -> None:
+        import yaml
+
+        self.yaml = yaml
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.display = display
+        self.marks: dict[KeyPath, tuple[int, int]] = {}
+        self.value_marks: dict[KeyPath, tuple[int, int]] = {}
+        self.problems: list[Problem] = []
+        self.seen: set[int] = set()
+
+    def error(self, line: int, col: int, message: str, rule_id: str) -> None:
+        self.problems.append(Problem(self.display, line, col, "error", message, rule_id))
+
+    def convert(self, node: yaml.Node, path: KeyPath = ()) -> Any:
+        yaml = self.yaml
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if id(node) in self.seen:
+            # An alias: the node is the anchored one, so report where it is used (its key).
+            aline, acol = self.marks.get(path, (line, col))
+            self.error(aline, acol, "anchors and aliases (& and *) are not allowed; write the "
+                       "value out", "CG003")  # fmt: skip
+            return INVALID
+        self.marks.setdefault(path, (line, col))
+        self.value_marks[path] = (line, col)
+        self.seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.constructor.construct_object(node)
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            detail = getattr(exc, "problem", None) or str(exc)
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
+            self.error(line, col, detail, "CG104")
+            return INVALID
+
+    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             kline, kcol = key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            refusal = rule_id = None
             if key_node.tag == "tag:yaml.org,2002:merge":
-                refusal, rule_id = "merge keys (<<) are not allowed; write the keys out", "CG003"
-            elif not isinstance(key_node, yaml.ScalarNode):
-                refusal, rule_id = "a key must be a plain word", "CG001"
-            if refusal:
-                problems.append(Problem(display, kline, kcol, "error", refusal, rule_id))
+                self.error(kline, kcol, "merge keys (<<) are not allowed; write the keys out",
+                           "CG003")  # fmt: skip
+                continue
+            if not isinstance(key_node, self.yaml.ScalarNode):
+                self.error(kline, kcol, "a key must be a plain word", "CG001")
                 continue
             key = key_node.value
             if key in result:
-                first = marks.get((*path, key), (0, 0))
-                problems.append(
-                    Problem(
-                        display,
-                        kline,
-                        kcol,
-                        "error",
-                        f"duplicate key '{key}' (first at line {first[0]}); keep one",
-                        "CG002",
-                    )
-                )
+                first = self.marks.get((*path, key), (0, 0))
+                self.error(kline, kcol, f"duplicate key '{key}' (first at line {first[0]}); "
+                           "keep one", "CG002")  # fmt: skip
                 continue
-            marks[(*path, key)] = (kline, kcol)
-            result[key] = _convert(
-                value_node, (*path, key), marks, value_marks, problems, display, seen
-            )
+            self.marks[(*path, key)] = (kline, kcol)
+            result[key] = self.convert(value_node, (*path, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, (*path, i), marks, value_marks, problems, display, seen)
-            for i, item in enumerate(node.value)
-        ]
-    try:
-        return yaml.constructor.SafeConstructor().construct_object(node)
-    except (yaml.constructor.ConstructorError, ValueError) as exc:
-        detail = getattr(exc, "problem", None) or str(exc)
-        if node.tag == "tag:yaml.org,2002:timestamp":
-            detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
-        problems.append(Problem(display, line, col, "error", detail, "CG104"))
-        return INVALID
 
 
 def is_date(value: Any) -> bool:
