@@ -274,7 +274,8 @@ def test_html_with_names_put_in_afterwards_equals_rendering_it_all(clients, guar
         os.environ["CONSENTGEN_CACHE_DIR"] = fresh
         try:
             html = to_html(doc, _env(tuple(_search(()).template_dirs())))
-            cached = "".join(p.read_text() for p in (Path(fresh) / "html").glob("*.html"))
+            cached = "".join(p.read_text() for p in (Path(fresh) / "html").glob("*.json"))
+            assert cached
         finally:
             os.environ["CONSENTGEN_CACHE_DIR"] = previous
     assert whole in html

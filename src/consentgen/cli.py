@@ -111,8 +111,21 @@ def _handle_errors(func: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        import warnings
+
+        from consentgen.cache import CacheWarning
+
+        def show(message, category, *rest, **options):  # type: ignore[no-untyped-def]
+            if issubclass(category, CacheWarning):
+                _stderr(f"warning: {message}", "yellow")
+            else:
+                shown(message, category, *rest, **options)
+
         try:
-            func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", CacheWarning)  # the library says it once
+                shown, warnings.showwarning = warnings.showwarning, show
+                func(*args, **kwargs)
         except UserError as exc:
             _fail(exc.message, exc.exit_code)
         except ConsentgenError as exc:

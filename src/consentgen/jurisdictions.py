@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consentgen import yamlio
-from consentgen.cache import cached
+from consentgen import cache, yamlio
 from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import RULE_NAMES, Jurisdiction, Rule
 from consentgen.resources import SearchPath
@@ -90,15 +89,23 @@ def normalize_code(state: str, search: SearchPath) -> str:
 def load_file(path: Path, origin: str) -> LoadedFile:
     text = yamlio.read_text(path, str(path))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def produce() -> tuple[Jurisdiction, Any]:
+        marked = yamlio.load_text(text, str(path))
+        return _validate(marked, path), cache.yaml_to_plain(marked.data)
+
+    def rebuild(plain: Any) -> Jurisdiction:
+        # Cached data is the file's parsed YAML, validated again exactly as the file would be.
+        return _validate(yamlio.Marked(cache.plain_to_yaml(plain), {}, str(path)), path)
+
     # Only a file that passed validation is cached, under its checksum and its name.
-    jurisdiction = cached("jurisdictions", f"{path.stem}-{digest}", lambda: _validate(text, path))
+    jurisdiction = cache.cached("jurisdictions", f"{path.stem}\0{digest}", produce, rebuild)
     return LoadedFile(jurisdiction, path, origin, digest)
 
 
-def _validate(text: str, path: Path) -> Jurisdiction:
+def _validate(marked: yamlio.Marked, path: Path) -> Jurisdiction:
     from consentgen import structure
 
-    marked = yamlio.load_text(text, str(path))
     jurisdiction, problems = structure.build(Jurisdiction, marked)
     if problems:
         raise InvalidFileError(problems)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-from consentgen import yamlio
-from consentgen.cache import cached
+from consentgen import cache, yamlio
 from consentgen.errors import InvalidFileError
 from consentgen.model import PracticeProfile
 
@@ -22,13 +22,21 @@ def load(path: Path | None) -> PracticeProfile:
     display = str(path)
     text = yamlio.read_text(path, display)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return cached("profiles", digest, lambda: _validate(text, display))
+
+    def produce() -> tuple[PracticeProfile, Any]:
+        marked = yamlio.load_text(text, display)
+        return _validate(marked), cache.yaml_to_plain(marked.data)
+
+    def rebuild(plain: Any) -> PracticeProfile:
+        # Cached data is the file's parsed YAML, validated again exactly as the file would be.
+        return _validate(yamlio.Marked(cache.plain_to_yaml(plain), {}, display))
+
+    return cache.cached("profiles", digest, produce, rebuild)
 
 
-def _validate(text: str, display: str) -> PracticeProfile:
+def _validate(marked: yamlio.Marked) -> PracticeProfile:
     from consentgen import structure
 
-    marked = yamlio.load_text(text, display)
     if marked.data is None:
         return PracticeProfile()
     profile, problems = structure.build(PracticeProfile, marked)

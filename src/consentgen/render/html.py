@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from consentgen.cache import cache_dir
 from consentgen.model import Document
 
 if TYPE_CHECKING:
@@ -40,26 +37,25 @@ _NEWLINES = re.compile(r"[ \t]*[\r\n\v\f\x85\u2028\u2029]+[ \t]*")
 
 def markdown_to_html(markdown: str) -> str:
     """markdown-it-py's HTML for a document's Markdown, rendered one `## ` section at a time,
-    each cached under its checksum (the caller passes Markdown that holds no client names).
+    each cached under the checksum of its Markdown (the caller passes Markdown that holds no
+    client names).
 
     Sections are separate blocks in CommonMark, so this is the same HTML as rendering the whole
     text (a test checks it); markdown-it-py is the slow part of a build, and on a warm cache it
     is not even imported.
     """
+    from consentgen import cache
+
     parser: MarkdownIt | None = None
-    folder = cache_dir("html")
     parts = []
     for chunk in _SECTION_START.split(markdown):
-        path = None
-        if folder is not None:
-            path = folder / (hashlib.sha256(chunk.encode("utf-8")).hexdigest() + ".html")
-            if path.is_file():
-                parts.append(path.read_text(encoding="utf-8"))
-                continue
-        parser = parser or markdown_parser()
-        html = parser.render(chunk)
-        if path is not None:
-            _store(path, html)
+        key = cache.entry_key("html", hashlib.sha256(chunk.encode("utf-8")).hexdigest(),
+                              ("markdown_it",))  # fmt: skip
+        html = cache.load("html", key)
+        if not isinstance(html, str):
+            parser = parser or markdown_parser()
+            html = parser.render(chunk)
+            cache.store("html", key, html)
         parts.append(html)
     return "".join(parts)
 
@@ -69,15 +65,6 @@ def _name_html(name: str) -> str:
     text = _NEWLINES.sub(" ", name).rstrip(" \t").replace("\x00", "\ufffd")
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))  # fmt: skip
-
-
-def _store(path: Path, html: str) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
 
 
 def markdown_parser() -> MarkdownIt:
