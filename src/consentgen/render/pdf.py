@@ -1,12 +1,14 @@
 """PDF from the document's HTML page, through WeasyPrint (the optional extra consentgen[pdf]).
 
 Tagged PDF/UA for screen readers; the same document gives the same bytes (the PDF identifier
-comes from the content, and WeasyPrint writes no creation date); nothing is ever fetched.
+comes from the content, WeasyPrint writes no creation date, and the fonts it embeds carry a fixed
+date); nothing is ever fetched.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 
 from consentgen.errors import UserError
 
@@ -24,4 +26,13 @@ def to_pdf(html: str) -> bytes:
 
     identifier = hashlib.sha256(html.encode("utf-8")).digest()[:16]
     page = weasyprint.HTML(string=html, url_fetcher=NoFetching())
-    return page.write_pdf(pdf_identifier=identifier, pdf_variant="pdf/ua-1")
+    # Without the HarfBuzz subsetting library, WeasyPrint subsets fonts with fontTools, which
+    # stamps each font with the current time unless SOURCE_DATE_EPOCH (reproducible-builds.org)
+    # is set: without it, no two PDFs of one document would have the same bytes.
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = saved or "0"
+    try:
+        return page.write_pdf(pdf_identifier=identifier, pdf_variant="pdf/ua-1")
+    finally:
+        if saved is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
