@@ -64,9 +64,21 @@ def root() -> Path | None:
 
 
 _warned: set[Path] = set()
+# Folders found safe in this process, with what they were then (a changed folder is checked again).
+_safe: dict[Path, tuple[int, int, int, int] | None] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_uid, info.st_mode)
 
 
 def _checked_root(path: Path) -> Path | None:
+    if path in _safe and _safe[path] == _identity(path):
+        return path
     problem = _unsafe_ancestor(path.parent)
     if problem is None:
         try:
@@ -87,6 +99,7 @@ def _checked_root(path: Path) -> Path | None:
             stacklevel=2,
         )
         return None
+    _safe[path] = _identity(path)
     return path
 
 
@@ -138,30 +151,48 @@ def folder(kind: str) -> Path | None:
     if top is None:
         return None
     path = top / kind
+    if path in _safe and _safe[path] == _identity(path):
+        return path
     try:
         path.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return None
-    return path if _secure_folder(path) is None and os.access(path, os.W_OK) else None
+    if _secure_folder(path) is not None or not os.access(path, os.W_OK):
+        return None
+    _safe[path] = _identity(path)
+    return path
 
 
 @functools.cache
+def _source_stamp() -> str:
+    """consentgen's version, every one of its source files, and the Python version."""
+    h = hashlib.sha256(f"{__version__}\0{sys.version_info[:2]}\0".encode())
+    package = os.path.dirname(os.path.abspath(__file__))
+    sources = []
+    for parent, folders, files in os.walk(package):
+        folders[:] = [f for f in folders if f != "__pycache__"]
+        sources += [os.path.join(parent, f) for f in files if f.endswith(".py")]
+    for source in sorted(sources):
+        with open(source, "rb") as fh:
+            h.update(os.path.relpath(source, package).encode() + b"\0" + fh.read())
+    return h.hexdigest()
+
+
+@functools.cache
+def _library_stamp(name: str) -> str:
+    """A library's top-level module, which holds its version, without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec else None
+    data = Path(origin).read_bytes() if origin and os.path.isfile(origin) else b"?"
+    return hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
+
+
 def code_stamp(*libraries: str) -> str:
     """A checksum of everything that shapes a cached entry: consentgen's own source files, the
-    Python version, and the named libraries' top-level modules (which hold their versions)."""
-    h = hashlib.sha256(f"{__version__}\0{sys.version_info[:2]}\0".encode())
-    package = Path(__file__).resolve().parent
-    for source in sorted(package.rglob("*.py")):
-        h.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
-    if libraries:
-        import importlib.util
-
-        for name in libraries:
-            spec = importlib.util.find_spec(name)
-            origin = spec.origin if spec else None
-            data = Path(origin).read_bytes() if origin and os.path.isfile(origin) else b"?"
-            h.update(name.encode() + b"\0" + data)
-    return h.hexdigest()
+    Python version, and the named libraries."""
+    return "\0".join([_source_stamp(), *(_library_stamp(name) for name in libraries)])
 
 
 def entry_key(kind: str, digest: str, libraries: tuple[str, ...] = ()) -> str:
