@@ -324,5 +324,3 @@ def plain_to_yaml(data: Any) -> Any:
         return [plain_to_yaml(v) for v in data]
     return data
 
-
-cache_dir = folder  # TEMPORARY: render/markdown.py's bytecode cache is being removed

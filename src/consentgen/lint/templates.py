@@ -7,6 +7,7 @@ import itertools
 import os
 import re
 import sys
+import threading
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -22,15 +23,41 @@ COMBINATIONS = tuple(
     itertools.product(SETTINGS, ("insurance", "self-pay"), (False, True), (False, True))
 )
 _LEAKS = re.compile(r"\{\{|\{%|\bNone\b")
+_FAILS_FOR = re.compile(r"^fails for \S+ \S+: ")
+_STOP: Any = None  # an Event: set when a template went over a limit; the matrix stops
+
+
+def _share_stop(event: Any) -> None:
+    global _STOP
+    _STOP = event
+
+
 GRADE_LIMIT = 10.0
+_TEMPLATE_BYTES = 2 * 1024 * 1024  # as the renderer's loader (Limits.file_bytes)
 
 
 def check_syntax(template_dirs: list[Path], env: Any) -> list[Problem]:
     problems = []
     for folder in template_dirs:
         for path in sorted(folder.rglob("*.j2")):
+            if not path.is_file():  # a folder, a FIFO, a device: never opened
+                problems.append(Problem(_relative(str(path)), 0, 0, "error",
+                                        "is not a regular file", "CG004"))  # fmt: skip
+                continue
             try:
-                source = path.read_text(encoding="utf-8")
+                with path.open("rb") as fh:
+                    data = fh.read(_TEMPLATE_BYTES + 1)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                problems.append(Problem(_relative(str(path)), 0, 0, "error",
+                                        f"cannot be read ({reason})", "CG004"))  # fmt: skip
+                continue
+            if len(data) > _TEMPLATE_BYTES:
+                problems.append(Problem(_relative(str(path)), 0, 0, "error", "is larger than "
+                                        f"{_TEMPLATE_BYTES // 1024} KiB", "CG004"))  # fmt: skip
+                continue
+            try:
+                source = data.decode("utf-8")
                 env.parse(source, path.name, str(path))
             except UnicodeDecodeError:
                 problems.append(
@@ -48,24 +75,33 @@ def render_matrix(
     as_of: dt.date,
     jobs: int | None = None,
 ) -> list[Problem]:
-    """Render every jurisdiction x setting x payment x supervisee x telehealth document."""
+    """Render every jurisdiction x setting x payment x supervisee x telehealth document.
+
+    A template that goes over a limit of its render (too many steps, too long, too large) stops
+    the whole matrix: it would go over it for every document, and it is reported once.
+    """
     tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of) for path, origin in
              jurisdiction_files]  # fmt: skip
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(tasks) > 4 and sys.platform != "win32":
         import multiprocessing
 
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        context = multiprocessing.get_context("fork")
+        stop = context.Event()
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_stop,
+                                 initargs=(stop,)) as pool:  # fmt: skip
             results = list(pool.map(_render_state, tasks, chunksize=max(1, len(tasks) // 8)))
     else:
+        _share_stop(threading.Event())
         results = [_render_state(task) for task in tasks]
     problems: list[Problem] = []
     grades: dict[str, list[tuple[float, str, str]]] = {}
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, int, str]] = set()
     for found, section_grades in results:
         for problem in found:
-            key = (problem.path, problem.message)
-            if key not in seen:  # the same broken template fails the same way everywhere
+            # The same broken template fails the same way everywhere: report it once.
+            key = (problem.path, problem.line, _FAILS_FOR.sub("", problem.message))
+            if key not in seen:
                 seen.add(key)
                 problems.append(problem)
         for template, values in section_grades.items():
@@ -108,7 +144,10 @@ def _render_state(
     profile = PracticeProfile()
     memo: dict[Any, Any] = {}
     paths: dict[str, str] = {}
+    graded: dict[str, float | None] = {}
     for setting, payment, supervisee, telehealth in COMBINATIONS:
+        if _STOP is not None and _STOP.is_set():
+            break
         request = Request(state=state.code, setting=setting, payment=payment,
                           supervisee=supervisee, telehealth=telehealth, as_of=as_of)  # fmt: skip
         try:
@@ -117,6 +156,10 @@ def _render_state(
             markdown = to_markdown(doc, env)
         except ConsentgenError as exc:
             problems.append(_render_problem(exc, env, state.code, setting))
+            if getattr(exc, "limit", False):
+                if _STOP is not None:
+                    _STOP.set()
+                break
             continue
         except Exception as exc:  # a template bug must become a finding, not a crash
             problems.append(_render_problem(template_error(exc, "template"), env, state.code,
@@ -152,7 +195,9 @@ def _render_state(
             ):
                 # Quoted lines are the law's own words or notes to the therapist, not our prose.
                 prose = "\n".join(ln for ln in text.splitlines() if not ln.startswith(">"))
-                level = grade(plain(prose))
+                if prose not in graded:  # the same text (most sections) is graded once
+                    graded[prose] = grade(plain(prose))
+                level = graded[prose]
                 if level is not None:
                     grades.setdefault(template, []).append((level, state.code, setting))
         del markdown
@@ -162,6 +207,15 @@ def _render_state(
 def _render_problem(
     exc: ConsentgenError, env: Any, code: str, setting: str, original: BaseException | None = None
 ) -> Problem:
+    from consentgen.render.markdown import TemplateFailure
+
+    found = exc.problems if isinstance(exc, TemplateFailure) else ()
+    if found:  # a template failure knows its file and line
+        path, line = _relative(found[0].path), found[0].line
+        message = str(exc)
+        for where in (f"{found[0].path}:{found[0].line}: ", f"{found[0].path}: "):
+            message = message.removeprefix(where)
+        return Problem(path, line, 1, "error", f"fails for {code} {setting}: {message}", "CG302")
     original = original or exc.__cause__ or exc.__context__ or exc
     path, line = "templates", 1
     for frame in reversed(traceback.extract_tb(original.__traceback__)):
