@@ -8,11 +8,19 @@ import datetime as dt
 import difflib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from consentgen import compose, jurisdictions
 from consentgen.errors import UserError
-from consentgen.model import Document, PracticeProfile, Request, Rule
+from consentgen.model import (
+    Document,
+    Payment,
+    PracticeProfile,
+    Profession,
+    Request,
+    Rule,
+    Setting,
+)
 
 
 def _rule_facts(name: str, rule: Rule | None) -> dict[str, Any]:
@@ -91,12 +99,16 @@ def recheck_manifest(
 ) -> dict[str, Any]:
     """Which documents of a batch manifest would now say something different, and why."""
     from consentgen.api import load_profile
+    from consentgen.yamlio import read_bytes
 
+    raw = read_bytes(manifest_path, str(manifest_path), limit=MANIFEST_MAX_BYTES)
     try:
-        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         entries = data["documents"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UserError(f"{manifest_path} is not a consentgen manifest") from None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        entries = None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise UserError(f"{manifest_path} is not a consentgen manifest")
     profile: PracticeProfile = load_profile(practice)
     latest: dict[str, dict[str, Any]] = {}  # one document per id: its newest, whatever its formats
     for entry in entries:
@@ -105,8 +117,18 @@ def recheck_manifest(
             latest[key] = entry
     results = [_recheck_one(entry, profile, as_of, data_dirs) for entry in latest.values()]
     needing = [r for r in results if r["status"] == "changed"]
+    not_checked = [r for r in results if r["status"] in NOT_CHECKED]
     return {"manifest": str(manifest_path), "as_of": as_of.isoformat(), "documents": results,
-            "needing_reconsent": len(needing)}  # fmt: skip
+            "needing_reconsent": len(needing), "not_checked": len(not_checked)}  # fmt: skip
+
+
+# A document with one of these statuses could not be checked: `recheck` fails (exit code 1) for
+# it as for a document that changed, since nobody can say it is still right.
+NOT_CHECKED = ("error", "unknown")
+# A manifest lists every document of a batch with its section checksums (about 2 kB each): this
+# is room for some hundred thousand documents, and a bound for a device or a runaway file.
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024
+_TEXT_FIELDS = ("id", "file", "state", "setting", "as_of")
 
 
 def _recheck_one(
@@ -117,12 +139,34 @@ def _recheck_one(
 
     base = {"id": entry.get("id"), "file": entry.get("file"), "state": entry.get("state"),
             "setting": entry.get("setting"), "signed_as_of": entry.get("as_of")}  # fmt: skip
+    wrong = [name for name in _TEXT_FIELDS if not isinstance(entry.get(name), str)]
+    if wrong:
+        base = {k: v if isinstance(v, str) else None for k, v in base.items()}
+        return {**base, "status": "error", "reason": "the manifest entry has no text for "
+                f"{', '.join(wrong)}; it was not made by consentgen batch"}  # fmt: skip
     if "sections" not in entry:
         return {**base, "status": "unknown", "reason": "the manifest has no section checksums "
                 "(made by an older consentgen); rebuild it with consentgen batch"}  # fmt: skip
     options = entry.get("options") or {}
+    then = entry["sections"]
+    if not isinstance(options, dict) or not isinstance(then, dict):
+        return {**base, "status": "error", "reason": "the manifest entry's options or sections "
+                "are not a mapping; it was not made by consentgen batch"}  # fmt: skip
+    known = {"setting": get_args(Setting), "payment": get_args(Payment),
+             "profession": (*get_args(Profession), None)}  # fmt: skip
+    given = {"setting": entry["setting"], "payment": options.get("payment", "insurance"),
+             "profession": options.get("profession")}  # fmt: skip
+    odd = [name for name, value in given.items() if value not in known[name]]
+    odd += [name for name in ("supervisee", "telehealth")
+            if not isinstance(options.get(name, False), bool)]  # fmt: skip
+    if odd:
+        return {**base, "status": "error", "reason": f"the manifest entry's {', '.join(odd)} "
+                "is not one consentgen knows; it was not made by consentgen batch"}  # fmt: skip
     try:
-        signed = dt.date.fromisoformat(entry["as_of"])
+        try:
+            signed = dt.date.fromisoformat(entry["as_of"])
+        except ValueError:
+            raise ValueError("its as_of is not a date (YYYY-MM-DD)") from None
         request = Request(state=entry["state"], setting=entry["setting"],
                           payment=options.get("payment", "insurance"),
                           supervisee=bool(options.get("supervisee")),
@@ -131,10 +175,9 @@ def _recheck_one(
         document: Document = build_document(request, practice=profile, data_dirs=data_dirs)
         law_then = prepare_law(entry["state"], signed, data_dirs)[0]
         law_now = prepare_law(entry["state"], as_of, data_dirs)[0]
-    except (UserError, KeyError, ValueError) as exc:
+    except (UserError, KeyError, ValueError, TypeError) as exc:
         return {**base, "status": "error", "reason": str(exc)}
     now = section_hashes(document)
-    then = entry["sections"]
     changed = sorted(s for s in set(now) | set(then) if now.get(s) != then.get(s))
     if not changed:
         return {**base, "status": "same"}

@@ -44,7 +44,8 @@ class InvalidFileError(UserError):
     """A YAML file that cannot be read or does not match its schema; carries every problem."""
 
     def __init__(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
-        problems = tuple(sorted(problems))
+        problems = tuple(sorted(problems)) or (Problem("(unknown file)", 0, 0, "error",
+                                                       "cannot be read"),)  # fmt: skip
         first = problems[0]
         more = len(problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import math
+import re
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
@@ -164,11 +166,14 @@ class Builder:
             self.wrong(path, _type_name(tp), item)
             return _INVALID
         if isinstance(item, int | float) and not isinstance(item, bool):
-            lo, hi = meta.get("minimum"), meta.get("maximum")
-            if (lo is not None and item < lo) or (hi is not None and item > hi):
-                self.error(
-                    path, f"{_where(path)} must be between {lo} and {hi}", "CG104", at_value=True
-                )
+            if isinstance(item, float) and not math.isfinite(item):
+                self.error(path, f"{_where(path)} must be a finite number, not {item!r} "
+                           "(.inf and .nan are not amounts)", "CG104", at_value=True)  # fmt: skip
+                return _INVALID
+            lo, hi = meta.get("minimum", -LARGEST), meta.get("maximum", LARGEST)
+            if item < lo or item > hi:
+                self.error(path, f"{_where(path)} must be between {lo} and {hi}", "CG104",
+                           at_value=True)  # fmt: skip
                 return _INVALID
             if tp is float:
                 return float(item)
@@ -180,6 +185,10 @@ class Builder:
                     path, f"{_where(path)} does not match {meta['pattern']}", "CG104", at_value=True
                 )
                 return _INVALID
+        if isinstance(item, str) and (problem := _not_text(item)):
+            self.error(path, f"{_where(path)} contains {problem}; remove it", "CG104",
+                       at_value=True)  # fmt: skip
+            return _INVALID
         if isinstance(item, str) and not item.strip():
             self.error(
                 path,
@@ -192,6 +201,33 @@ class Builder:
 
 
 _INVALID = object()
+
+# No text value may hold what no document format can (DOCX and PDF refuse control characters) or
+# what would act on a terminal: control characters but tab and line feed (YAML's own line break),
+# and the noncharacters (U+FFFE...). The same rule as for clients' names in a Request.
+_NOT_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(1, 17))
+    + "]"
+)
+
+
+def _not_text(text: str) -> str | None:
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    if char in "\r\u2028\u2029":
+        return f"a line break other than a plain one ({code})"
+    if char < "\x20" or "\x7f" <= char <= "\x9f":
+        return f"a control character ({code})"
+    return f"a character that is not text ({code})"
+
+
+# Any number larger than this is a typo or an attack (fees, minutes, days, years, ages): no
+# document needs it, and a 400-digit int cannot even become a float.
+LARGEST = 1_000_000_000
 
 
 def _accepts(tp: Any, item: Any) -> bool:
@@ -229,7 +265,8 @@ def _describe(item: Any) -> str:
     if is_date(item):
         return "a date"
     if isinstance(item, int | float):
-        return f"the number {item}"
+        huge = isinstance(item, int) and abs(item) > LARGEST  # str() fails past 4300 digits
+        return "a very large number" if huge else f"the number {item}"
     text = str(item)
     return repr(text if len(text) <= 40 else text[:37] + "...")
 

@@ -7,6 +7,9 @@ replace a rule of law, so it is an error here.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
 # has no profile never needs it.
 
 MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 50  # levels of mappings and lists: a profile or jurisdiction file needs about 6
 KeyPath = tuple[str | int, ...]
 
 
@@ -49,39 +53,71 @@ class Marked:
         return Problem(self.path, line, col, "error", message, rule_id)
 
 
-def read_text(path: Path, display: str) -> str:
+def _refused(display: str, message: str) -> InvalidFileError:
+    return InvalidFileError([Problem(display, 0, 0, "error", message, "CG004")])
+
+
+def _os_problem(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "file not found"
+    if exc.errno == errno.ENOTDIR:
+        return "file not found (a part of the path is a file, not a folder)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "cannot be read (permission denied)"
+    if exc.errno == errno.EISDIR:
+        return "is a folder, not a file"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long for the system (a name over 255 bytes, or the whole over 4096)"
+    if exc.errno == errno.ELOOP:
+        return "cannot be read (too many symbolic links)"
+    return f"cannot be read ({exc.strerror or exc})"
+
+
+def read_bytes(path: Path, display: str, limit: int = MAX_BYTES) -> bytes:
+    """At most `limit` bytes of the regular file at `path`; InvalidFileError on anything else.
+
+    Pipes, devices and sockets are refused, not read: /dev/zero never ends, and a FIFO with no
+    writer would wait forever. The file is opened with O_NONBLOCK, so even opening such a FIFO
+    returns at once, and it is checked on the open descriptor (fstat), not by name beforehand.
+    The size is not trusted either: at most limit + 1 bytes are read.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InvalidFileError(
-                [
-                    Problem(
-                        display,
-                        0,
-                        0,
-                        "error",
-                        f"file is larger than {MAX_BYTES // 1024} KiB",
-                        "CG004",
-                    )
-                ]
-            )
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "is a folder, not a file", "CG004")]
-        ) from None
-    except FileNotFoundError:
-        raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "file not found", "CG004")]
-        ) from None
-    except PermissionError:
-        raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "cannot be read (permission denied)", "CG004")]
-        ) from None
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _refused(display, _os_problem(exc)) from None
+    too_large = f"file is larger than {limit // 1024} KiB"
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _refused(display, "is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise _refused(display, "is not a regular file (a pipe, device or socket); save "
+                           "its content in a file and give that")  # fmt: skip
+        if info.st_size > limit:
+            raise _refused(display, too_large)
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise _refused(display, _os_problem(exc)) from None
+    finally:
+        os.close(fd)
+    if total > limit:
+        raise _refused(display, too_large)
+    return b"".join(chunks)
+
+
+def read_text(path: Path, display: str) -> str:
+    raw = read_bytes(path, display)
     if b"\x00" in raw:
-        raise InvalidFileError(
-            [Problem(display, 0, 0, "error", "is a binary file, not YAML", "CG004")]
-        )
+        raise _refused(display, "is a binary file, not YAML")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -131,6 +167,9 @@ def load_text_lenient(text: str, display: str) -> tuple[Marked, list[Problem]]:
         ) from None
     except yaml.YAMLError as exc:
         raise InvalidFileError([Problem(display, 0, 0, "error", f"YAML: {exc}", "CG001")]) from None
+    except RecursionError:  # the pure-Python composer, without libyaml
+        message = f"YAML nested more than {MAX_DEPTH} levels deep"
+        raise InvalidFileError([Problem(display, 0, 0, "error", message, "CG001")]) from None
     finally:
         loader.dispose()
     if node is None:
@@ -167,6 +206,9 @@ class _Converter:
             self.error(aline, acol, "anchors and aliases (& and *) are not allowed; write the "
                        "value out", "CG003")  # fmt: skip
             return INVALID
+        if len(path) > MAX_DEPTH:  # no file of consentgen's nests deeper than a few levels
+            self.error(line, col, f"nested more than {MAX_DEPTH} levels deep", "CG001")
+            return INVALID
         self.marks.setdefault(path, (line, col))
         self.value_marks[path] = (line, col)
         self.seen.add(id(node))
@@ -180,6 +222,8 @@ class _Converter:
             detail = getattr(exc, "problem", None) or str(exc)
             if node.tag == "tag:yaml.org,2002:timestamp":
                 detail = f"'{node.value}' is not a real date (use YYYY-MM-DD)"
+            elif node.tag == "tag:yaml.org,2002:int":  # past Python's 4300-digit limit
+                detail = f"the number is too long ({len(node.value)} characters)"
             self.error(line, col, detail, "CG104")
             return INVALID
 

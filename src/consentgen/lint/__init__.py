@@ -15,6 +15,7 @@ from typing import Any
 
 from consentgen.errors import Problem, UserError
 from consentgen.lint.rules import BY_ID, BY_NAME, RULES, LintRule
+from consentgen.textsafe import github_data, github_property, visible
 
 __all__ = ["RULES", "Config", "LintRule", "exit_code", "lint_paths", "load_config", "report"]
 
@@ -57,7 +58,11 @@ def rule_ids(values: list[str] | tuple[str, ...] | str | None, origin: str) -> f
 
 def load_config(start: Path | None = None) -> dict[str, Any]:
     """[tool.consentgen.lint] from the nearest pyproject.toml, or `lint:` in .consentgen.yaml."""
-    folder = (start or Path.cwd()).resolve()
+    try:
+        folder = (start or Path.cwd()).resolve()
+    except OSError:
+        raise UserError("the current folder no longer exists (deleted or moved); cd to an "
+                        "existing folder and run lint again") from None  # fmt: skip
     for candidate in (folder, *folder.parents):
         yaml_file = candidate / ".consentgen.yaml"
         if yaml_file.is_file():
@@ -68,8 +73,11 @@ def load_config(start: Path | None = None) -> dict[str, Any]:
             return _checked(section, str(yaml_file))
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
+            from consentgen import yamlio
+
+            raw = yamlio.read_bytes(pyproject, str(pyproject))
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+                data = tomllib.loads(raw.decode("utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise UserError(f"{pyproject}: not valid TOML ({exc})") from None
             section = data.get("tool", {}).get("consentgen", {}).get("lint")
@@ -86,8 +94,20 @@ def _checked(section: Any, origin: str) -> dict[str, Any]:
         raise UserError(f"{origin}: lint settings must be a table of keys")
     unknown = set(section) - _CONFIG_KEYS
     if unknown:
-        raise UserError(f"{origin}: unknown lint setting(s) {', '.join(sorted(unknown))}; "
-                        f"allowed: {', '.join(sorted(_CONFIG_KEYS))}")  # fmt: skip
+        raise UserError(f"{origin}: unknown lint setting(s) {', '.join(sorted(map(str, unknown)))}"
+                        f"; allowed: {', '.join(sorted(_CONFIG_KEYS))}")  # fmt: skip
+    for key in ("select", "ignore"):
+        value = section.get(key)
+        if value is not None and not (
+            isinstance(value, str)
+            or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            raise UserError(f"{origin}: {key} must be rule ids or names, as text or a list")
+    age = section.get("max-age", 365)
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 100_000:
+        raise UserError(f"{origin}: max-age must be a whole number of days (0 to 100000)")
+    if not isinstance(section.get("strict", False), bool):
+        raise UserError(f"{origin}: strict must be true or false")
     return {**section, "_origin": origin}
 
 
@@ -111,16 +131,20 @@ def lint_paths(
             if (root / "templates").is_dir():
                 template_dirs.append(root / "templates")
     for path in paths:
-        if path.is_dir():
-            yaml_files += sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
-            if path.name == "templates" or any(path.rglob("*.j2")):
-                template_dirs.append(path)
-        elif path.suffix == ".j2":
-            template_dirs.append(path.parent)
-        elif path.exists():
-            yaml_files.append(path)
-        else:
-            raise UserError(f"{path}: no such file or folder")
+        try:
+            if path.is_dir():
+                yaml_files += sorted(p for p in path.rglob("*.y*ml")
+                                     if p.suffix in (".yaml", ".yml"))  # fmt: skip
+                if path.name == "templates" or any(path.rglob("*.j2")):
+                    template_dirs.append(path)
+            elif path.suffix == ".j2":
+                template_dirs.append(path.parent)
+            elif path.exists():
+                yaml_files.append(path)
+            else:
+                raise UserError(f"{path}: no such file or folder")
+        except OSError as exc:
+            raise UserError(f"{path}: cannot be used ({_os_reason(exc)})") from None
     problems: list[Problem] = []
     valid_states: list[tuple[Path, str]] = []
     for path in dict.fromkeys(yaml_files):
@@ -146,6 +170,14 @@ def lint_paths(
     return sorted(set(kept), key=lambda p: (p.path, p.line, p.column, p.rule_id, p.message))
 
 
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ENAMETOOLONG:
+        return "the path is too long for the system"
+    return exc.strerror or str(exc)
+
+
 def _display(path: Path) -> str:
     from consentgen.lint.templates import _relative
 
@@ -158,18 +190,21 @@ def exit_code(problems: list[Problem], strict: bool) -> int:
 
 
 def report(problems: list[Problem], fmt: str) -> str:
+    """Problems as text (one line each, control characters from file names and values shown
+    escaped), JSON, or GitHub Actions workflow commands (escaped as the runner requires)."""
     if fmt == "json":
         return json.dumps([{"id": p.rule_id, "name": _name(p.rule_id), "severity": p.severity,
                             "path": p.path, "line": p.line, "column": p.column,
                             "message": p.message} for p in problems], indent=2) + "\n"  # fmt: skip
     if fmt == "github":
         level = {"error": "error", "warning": "warning", "info": "notice"}
-        lines = [f"::{level[p.severity]} file={p.path},line={max(p.line, 1)},col={max(p.column, 1)}"
-                 f",title={p.rule_id} {_name(p.rule_id)}::{_escape_gh(p.message)}"
+        lines = [f"::{level[p.severity]} file={github_property(p.path)},line={max(p.line, 1)},"
+                 f"col={max(p.column, 1)},title="
+                 f"{github_property(f'{p.rule_id} {_name(p.rule_id)}')}::{github_data(p.message)}"
                  for p in problems]  # fmt: skip
         return "".join(line + "\n" for line in lines)
-    return "".join(f"{_where(p)}: {p.severity}: {p.message} [{p.rule_id} {_name(p.rule_id)}]\n"
-                   for p in problems)  # fmt: skip
+    return "".join(visible(f"{_where(p)}: {p.severity}: {p.message} [{p.rule_id} "
+                           f"{_name(p.rule_id)}]") + "\n" for p in problems)  # fmt: skip
 
 
 def _where(p: Problem) -> str:
@@ -179,7 +214,3 @@ def _where(p: Problem) -> str:
 def _name(rule_id: str) -> str:
     rule = BY_ID.get(rule_id)
     return rule.name if rule else "schema"
-
-
-def _escape_gh(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
