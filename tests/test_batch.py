@@ -36,7 +36,7 @@ def test_every_state_and_setting_in_one_batch(tmp_path):
     entry = manifest["documents"][0]
     assert set(entry) == {"id", "file", "sha256", "data_version", "state", "setting", "options",
                           "as_of", "consentgen_version", "sections",
-                          "practice_sha256"}  # fmt: skip
+                          "practice_sha256", "inputs_hmac"}  # fmt: skip
     assert set(entry["sections"]) >= {"key_facts", "duty_to_protect", "legal_basis"}
     assert "Client" not in json.dumps(manifest)  # no client names in the manifest
     for entry in manifest["documents"]:
@@ -61,10 +61,11 @@ def test_bad_rows_are_reported_by_line_and_id_and_the_rest_are_built(cli, tmp_pa
     out = tmp_path / "out"
     result = cli("batch", source, "--out-dir", out, "--as-of", AS_OF)
     assert result.exit_code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "ok1_TX_individual.md"]
+    shown = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))  # not .lock, .key
+    assert shown == ["manifest.json", "ok1_TX_individual.md"]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert [e.split(":")[2].strip() for e in errors] == ["3", "4", "5", "6", "7", "8", "9", "10"]
-    assert "id bad1: unknown state 'XX'" in result.stderr
+    assert "id bad1: column 'state' is not a state we have a file for" in result.stderr
     assert "id ok1: this id is used by an earlier row" in result.stderr
     assert "because it names the document's file" in result.stderr
     assert "Secret" not in result.stderr and "Secret" not in result.stdout

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import AS_OF, PROFILE, ROOT
-from consentgen import Request, build_document, cache, render
+from consentgen import cache
+from consentgen.api import Request, build_document, render
 
 BUILD = ("build", "--state", "CA", "--setting", "couples", "--as-of", AS_OF, "--practice", PROFILE)
 DAY = dt.date.fromisoformat(AS_OF)

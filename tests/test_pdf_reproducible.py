@@ -45,7 +45,7 @@ def test_pdf_bytes_are_the_same_in_separate_runs(tmp_path, harfbuzz_subset):
 
 
 def test_pdf_output_leaves_the_environment_as_it_was(monkeypatch):
-    from consentgen import Request, build_document, render
+    from consentgen.api import Request, build_document, render
 
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     doc = build_document(Request(state="CA", as_of=dt.date.fromisoformat(AS_OF)))

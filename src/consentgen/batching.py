@@ -2,21 +2,33 @@
 
 One document per row and format, named from the row's id, state and setting (never from a
 client's name), written atomically and readable by their owner only, in parallel processes, and
-recorded in DIR/manifest.json (no client names there either). A bad row is reported by its line
-and id; the other rows still produce their documents.
+recorded in DIR/manifest.json (no client names there either). A bad row is reported by its line,
+id and column, never with the value of a field (a misaligned row may put a name anywhere); the
+other rows still produce their documents.
+
+One batch at a time writes to a folder (a lock on DIR/.consentgen.lock). Each document is
+recorded in DIR/.manifest.journal (one JSON line, fsynced) before it takes its name, so after a
+crash or a kill the next run folds the journal into manifest.json and --resume finishes the job.
+The manifest keeps, for each document, a keyed checksum of the row it came from (HMAC-SHA256 with
+the folder's own random key, DIR/.consentgen.key): --resume rebuilds nothing whose row changed,
+and reports it, and the manifest alone does not let anyone test guessed names against it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
-import functools
+import errno
 import hashlib
+import hmac
 import io
 import json
 import os
 import re
+import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -25,7 +37,7 @@ from typing import Any, get_args
 
 from consentgen import __version__, jurisdictions
 from consentgen.errors import ConsentgenError, UserError
-from consentgen.files import write_atomic
+from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
@@ -34,10 +46,17 @@ PROFESSIONS: tuple[str, ...] = get_args(Profession)
 
 REQUIRED = ("id", "state", "setting", "clients")
 OPTIONAL = ("payment", "supervisee", "telehealth", "guardian", "profession", "as_of")
+NAME_COLUMNS = ("clients", "guardian")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 MANIFEST = "manifest.json"
+JOURNAL = ".manifest.journal"
+LOCK = ".consentgen.lock"
+KEY = ".consentgen.key"
+MAX_JOBS = 32
+MAX_INPUT = 256 << 20  # bytes of CSV or JSON Lines: about two million rows
 
 
 @dataclass(frozen=True)
@@ -45,13 +64,14 @@ class Row:
     line: int  # where the row starts in the input file (1-based)
     id: str
     request: Request
+    explicit_date: bool = False  # the row gave as_of
 
 
 @dataclass(frozen=True)
 class Failure:
     line: int
     id: str
-    message: str  # never holds a client's name
+    message: str  # never holds a client's name, nor any other field's value
 
     def __str__(self) -> str:
         who = f"id {self.id}: " if self.id else ""
@@ -64,6 +84,7 @@ class Result:
     skipped: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings to show once (e.g. jobs capped)
 
 
 # --- Reading the input ----------------------------------------------------------------------
@@ -71,10 +92,7 @@ class Result:
 
 def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
     """Rows, failures (bad rows) and unknown column names; UserError if the file is unusable."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    raw = _read_input(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -82,7 +100,7 @@ def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
         raise UserError(f"{path}:{line}: not UTF-8 text; export it as UTF-8 CSV") from None
     records: list[tuple[int, dict[str, Any]]]
     if path.suffix.lower() in (".jsonl", ".ndjson") or text.lstrip().startswith("{"):
-        records, failures = _jsonl_records(path, text)
+        records, failures = _jsonl_records(text)
         columns = sorted({key for _, record in records for key in record})
     else:
         records, failures, columns = _csv_records(path, text)
@@ -90,8 +108,31 @@ def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
         if missing:
             raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; the header needs "
                             f"{', '.join(REQUIRED)}")  # fmt: skip
-    unknown = [c for c in columns if c not in REQUIRED + OPTIONAL]
+    unknown = [_shown(c) for c in columns if c not in REQUIRED + OPTIONAL]
+    rows, more = _checked_rows(records)
+    return rows, failures + more, unknown
+
+
+def _read_input(path: Path) -> bytes:
+    """The file's bytes: a regular file or a pipe (`<(...)`), of at most MAX_INPUT bytes."""
+    try:
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                raise UserError(f"{path}: not a file (a device or a folder); give a CSV or "
+                                "JSON Lines file")  # fmt: skip
+            raw = fh.read(MAX_INPUT + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_INPUT:
+        raise UserError(f"{path}: larger than {MAX_INPUT >> 20} MiB; split it into several "
+                        "batches")  # fmt: skip
+    return raw
+
+
+def _checked_rows(records: list[tuple[int, dict[str, Any]]]) -> tuple[list[Row], list[Failure]]:
     rows: list[Row] = []
+    failures: list[Failure] = []
     seen: set[str] = set()
     for line, record in records:
         try:
@@ -104,12 +145,22 @@ def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
             continue
         seen.add(row.id)
         rows.append(row)
-    return rows, failures, unknown
+    return rows, failures
+
+
+def _shown(column: str) -> str:
+    """A column name as it may be printed: never a control character, never very long."""
+    text = column if column.isprintable() else column.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]],
                                                   list[Failure], list[str]]:  # fmt: skip
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """The rows of a CSV file. A field may not span lines: a record with a line break in a field
+    (an unbalanced quote swallows the rows after it) fails, and the reading starts again on
+    the line after the one it started on, so no other row is lost."""
+    lines = io.StringIO(text, newline="").readlines()  # as csv splits them
+    reader = csv.reader(lines)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -118,33 +169,54 @@ def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]
         raise UserError(f"{path}:1: not valid CSV ({exc})") from None
     records: list[tuple[int, dict[str, Any]]] = []
     failures: list[Failure] = []
-    line = reader.line_num + 1
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            failures.append(Failure(line, "", f"not valid CSV ({exc})"))
-            line = reader.line_num + 1
-            continue
-        if any(v.strip() for v in values):
+    start: int | None = reader.line_num  # index of the first line still to read
+    while start is not None and start < len(lines):
+        reader = csv.reader(iter(lines[start:]))
+        done, restart = 0, None
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. a field over the size limit
+                failures.append(Failure(start + done + 1, "", f"not valid CSV ({exc})"))
+                if reader.line_num - done > 1:  # it swallowed lines: read them again
+                    restart = start + done + 1
+                    break
+                done = reader.line_num
+                continue
+            line = start + done + 1
+            spans = reader.line_num - done > 1
+            done = reader.line_num
+            if not any(v.strip() for v in values):
+                continue
             record = dict(zip(header, values, strict=False))
+            broken = next((i for i, v in enumerate(values) if "\n" in v or "\r" in v), None)
+            if broken is not None:
+                column = (f"column '{_shown(header[broken])}'" if broken < len(header)
+                          else f"field {broken + 1}")  # fmt: skip
+                failures.append(Failure(line, _safe_id(record.get("id")),
+                                        f"{column} runs over a line break (an unbalanced "
+                                        "quote?); a field may not span lines"))  # fmt: skip
+                if spans:
+                    restart = line  # the line after the one this record started on
+                    break
+                continue
             if len(values) > len(header):
                 failures.append(Failure(line, _safe_id(record.get("id")),
                                         f"{len(values)} fields but the header names "
                                         f"{len(header)}"))  # fmt: skip
             else:
                 records.append((line, record))
-        line = reader.line_num + 1
+        start = restart
     return records, failures, header
 
 
-def _jsonl_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]],
-                                                    list[Failure]]:  # fmt: skip
+def _jsonl_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Failure]]:
     records: list[tuple[int, dict[str, Any]]] = []
     failures: list[Failure] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # JSON text holds no raw line feed, but may hold U+2028 and the like: split on \n only.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -152,67 +224,109 @@ def _jsonl_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any
         except json.JSONDecodeError as exc:
             failures.append(Failure(number, "", f"not valid JSON ({exc.msg})"))
             continue
+        except RecursionError:
+            failures.append(Failure(number, "", "not valid JSON (nested too deeply)"))
+            continue
+        except ValueError:  # e.g. an integer of more than 4,300 digits
+            failures.append(Failure(number, "", "not valid JSON (a number with too many digits)"))
+            continue
         if not isinstance(record, dict):
             failures.append(Failure(number, "", "each line must be a JSON object"))
             continue
-        records.append((number, {k: _jsonl_value(v) for k, v in record.items()}))
+        try:
+            records.append((number, _plain_record(record)))
+        except ValueError as exc:
+            failures.append(Failure(number, _safe_id(record.get("id")), str(exc)))
     return records, failures
 
 
-def _jsonl_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value)
+def _plain_record(record: dict[Any, Any]) -> dict[str, Any]:
+    """A JSON object's or a dict's known columns as text; ValueError naming the column."""
+    plain: dict[str, Any] = {}
+    for key, value in record.items():
+        if not isinstance(key, str):
+            continue
+        plain[key] = _jsonl_value(key, value) if key in REQUIRED + OPTIONAL else ""
+    return plain
+
+
+def _jsonl_value(key: str, value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ";".join(_scalar(key, v, "a list of texts") for v in value)
+    return _scalar(key, value, "a list of texts" if key in NAME_COLUMNS else "")
+
+
+def _scalar(key: str, value: Any, alternative: str) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return "" if value is None else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        try:
+            return str(value)
+        except ValueError:
+            raise ValueError(f"column '{key}' holds a number with too many digits") from None
+    either = f" or {alternative}" if alternative else ""
+    raise ValueError(f"column '{key}' must be text{either}")
 
 
 def _safe_id(value: Any) -> str:
-    text = str(value or "").strip()
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
     return text if _ID.fullmatch(text) else ""
 
 
 def _row(line: int, record: dict[str, Any]) -> Row:
+    """A Row, or ValueError naming the column: never a field's value."""
+
     def text(key: str) -> str:
         value = record.get(key)
         return "" if value is None else str(value).strip()
 
     for key in REQUIRED:
         if not text(key):
-            raise ValueError(f"'{key}' is empty; every row needs {', '.join(REQUIRED)}")
+            raise ValueError(f"column '{key}' is empty; every row needs {', '.join(REQUIRED)}")
     row_id = text("id")
     if not _ID.fullmatch(row_id):
         raise ValueError("the id may hold only letters, digits, '.', '_' and '-' (at most 100), "
                          "because it names the document's file")  # fmt: skip
     setting = text("setting").lower()
     if setting not in SETTINGS:
-        raise ValueError(f"setting '{setting}' is not one of {', '.join(SETTINGS)}")
+        raise ValueError(f"column 'setting' is not one of {', '.join(SETTINGS)}")
     payment = text("payment").lower() or "insurance"
     if payment not in PAYMENTS:
-        raise ValueError(f"payment '{payment}' is not one of {', '.join(PAYMENTS)}")
+        raise ValueError(f"column 'payment' is not one of {', '.join(PAYMENTS)}")
     profession = text("profession").lower() or None
     if profession is not None and profession not in PROFESSIONS:
-        raise ValueError(f"profession '{profession}' is not one of {', '.join(PROFESSIONS)}")
+        raise ValueError(f"column 'profession' is not one of {', '.join(PROFESSIONS)}")
     as_of = None
     if text("as_of"):
         try:
             as_of = dt.date.fromisoformat(text("as_of"))
         except ValueError:
-            raise ValueError(f"as_of '{text('as_of')}' is not a date (YYYY-MM-DD)") from None
-    guardians = _names(text("guardian"))
+            raise ValueError("column 'as_of' is not a date (YYYY-MM-DD)") from None
+    guardians = _names(text("guardian"), "guardian")
     if guardians and setting != "minor":
         raise ValueError("a guardian is only for the minor setting")
-    clients = _names(text("clients"))
+    clients = _names(text("clients"), "clients")
     request = Request(state=text("state"), setting=setting, payment=payment,
                       supervisee=_yes_no(text("supervisee"), "supervisee"),
                       telehealth=_yes_no(text("telehealth"), "telehealth"),
                       profession=profession, clients=clients, guardians=guardians,
                       as_of=as_of)  # fmt: skip
-    return Row(line, row_id, request)
+    return Row(line, row_id, request, explicit_date=as_of is not None)
 
 
-def _names(value: str) -> tuple[str, ...]:
-    return tuple(name.strip() for name in value.split(";") if name.strip())
+def _names(value: str, column: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in value.split(";") if name.strip())
+    for number, name in enumerate(names, 1):
+        problem = Request.name_problem(name)
+        if problem:
+            raise ValueError(f"column '{column}': name {number} holds {problem}; remove it")
+    return names
 
 
 def _yes_no(value: str, key: str) -> bool:
@@ -221,7 +335,7 @@ def _yes_no(value: str, key: str) -> bool:
         return True
     if lowered in _NO:
         return False
-    raise ValueError(f"'{key}' must be yes or no (or true/false, y/n, 1/0), not '{value}'")
+    raise ValueError(f"column '{key}' must be yes or no (or true/false, y/n, 1/0)")
 
 
 # --- Writing the documents --------------------------------------------------------------------
@@ -259,26 +373,59 @@ def run(
         rows, failures, unknown = _rows_from_dicts(source)
     profile = load_profile(practice)
     _check_extras(formats)
-    out = _prepare(out_dir)
-    manifest = _read_manifest(out)
-    as_of = default_as_of or dt.date.today()
     result = Result(failed=list(failures), unknown_columns=unknown)
+    jobs = _jobs(jobs, result)
+    out = _prepare(out_dir)
+    with _locked(out, result):
+        remove_stale_temporary_files(out)
+        manifest = _read_manifest(out)
+        if _fold_journal(out, manifest):  # what a run that crashed or was killed wrote
+            _write_manifest(out, manifest)
+            _drop_journal(out)
+        key = _folder_key(out)
+        try:
+            _build_into(out, rows, profile, formats, jobs, force, resume, data_dirs,
+                        default_as_of, progress, only_ids, name_suffix, as_of_over_rows,
+                        manifest, key, result)  # fmt: skip
+        except BaseException:  # interrupted: record what was written, as far as it goes
+            with contextlib.suppress(Exception):
+                _fold_journal(out, manifest)
+                _write_manifest(out, manifest)
+                _drop_journal(out)
+            raise
+        _fold_journal(out, manifest)
+        _write_manifest(out, manifest)
+        _drop_journal(out)
+    result.failed.sort(key=lambda f: f.line)
+    return result
+
+
+def _build_into(
+    out: Path, rows: list[Row], profile: PracticeProfile, formats: tuple[str, ...], jobs: int,
+    force: bool, resume: bool, data_dirs: tuple[Path, ...], default_as_of: dt.date | None,
+    progress: Callable[[int, int], None] | None, only_ids: set[str] | None, name_suffix: str,
+    as_of_over_rows: bool, manifest: dict[str, dict[str, Any]], key: bytes, result: Result,
+) -> None:  # fmt: skip
+    as_of = default_as_of or dt.date.today()
     search = _search_path(data_dirs)
-    checked: list[Row] = []
+    practice_sha256 = profile_hash(profile)
+    checked: list[tuple[Row, str]] = []
     if only_ids is not None:
         rows = [row for row in rows if row.id in only_ids]
     for row in rows:
         try:  # the state's code names the file, so it is settled before anything is written
             code = jurisdictions.normalize_code(row.request.state, search)
         except UserError as exc:
-            result.failed.append(Failure(row.line, row.id, exc.message))
+            result.failed.append(Failure(row.line, row.id, _state_message(exc)))
             continue
         row_date = None if as_of_over_rows else row.request.as_of
         request = dataclasses.replace(row.request, state=code, as_of=row_date or as_of)
-        checked.append(dataclasses.replace(row, request=request))
+        explicit = default_as_of is not None or (row.explicit_date and not as_of_over_rows)
+        inputs = _inputs_hmac(key, row.id, request, explicit, practice_sha256, name_suffix)
+        checked.append((dataclasses.replace(row, request=request), inputs))
 
-    todo: list[tuple[Row, list[str]]] = []
-    for row in checked:
+    todo: list[Task] = []
+    for row, inputs in checked:
         formats_left = []
         for fmt in formats:
             name = file_name(row.id, row.request.state, row.request.setting, fmt, name_suffix)
@@ -288,9 +435,21 @@ def run(
                                              "refusing to write through it"))  # fmt: skip
                 continue
             if target.exists():
-                if resume and _intact(target, manifest.get(name)):
-                    result.skipped.append(name)
-                    continue
+                entry = manifest.get(name)
+                if resume and _intact(target, entry):
+                    if entry is not None and entry.get("inputs_hmac") == inputs:
+                        result.skipped.append(name)
+                        continue
+                    if not force:
+                        why = (
+                            "was built from other inputs (names, options, date or practice profile)"
+                            if entry is not None and "inputs_hmac" in entry
+                            else "was recorded without the checksum of its row (by an older "
+                            "consentgen), so resuming cannot tell whether its row changed"
+                        )
+                        result.failed.append(Failure(row.line, row.id, f"{name} {why}; use "
+                                                     "--force to rebuild it"))  # fmt: skip
+                        continue
                 if not force:
                     hint = "use --force to replace it" if resume else "use --force or --resume"
                     result.failed.append(Failure(row.line, row.id,
@@ -298,36 +457,65 @@ def run(
                     continue
             formats_left.append(fmt)
         if formats_left:
-            todo.append((row, formats_left))
+            todo.append((row, formats_left, inputs))
 
     total = len(todo)
-    outcomes = _build_all(todo, out, profile, data_dirs, jobs, name_suffix)
-    for done, (entries, failure) in enumerate(outcomes, 1):
+    context = _Context(out, profile, practice_sha256, data_dirs, name_suffix, force, resume)
+    for done, (entries, failure) in enumerate(_build_all(todo, context, jobs), 1):
         result.written.extend(entries)
+        for entry in entries:
+            manifest[entry["file"]] = entry
         if failure is not None:
             result.failed.append(failure)
         if progress:
             progress(done, total)
-    for entry in result.written:
-        manifest[entry["file"]] = entry
-    _write_manifest(out, manifest)
-    result.failed.sort(key=lambda f: f.line)
-    return result
+
+
+def _state_message(exc: UserError) -> str:
+    """normalize_code's message without the value it was given (it may be a misplaced name)."""
+    if exc.message.startswith("no jurisdiction file for "):  # a real state's code, no name
+        return f"column 'state': {exc.message}"
+    return ("column 'state' is not a state we have a file for (use a two-letter code such as "
+            "CA, or a state's name)")  # fmt: skip
+
+
+def _inputs_hmac(key: bytes, row_id: str, request: Request, explicit_date: bool,
+                 practice_sha256: str, suffix: str) -> str:  # fmt: skip
+    """A keyed checksum of everything a row's document is built from, names included.
+
+    Keyed with the folder's secret, so that the manifest (which may be shared, for `recheck`)
+    does not let anyone confirm a guessed name by hashing it. A date that was not given (today)
+    is left out, so that resuming the next day does not see every row as changed.
+    """
+    inputs = {
+        "id": row_id, "state": request.state, "setting": request.setting,
+        "payment": request.payment, "supervisee": request.supervisee,
+        "telehealth": request.telehealth, "profession": request.profession,
+        "clients": list(request.clients), "guardians": list(request.guardians),
+        "as_of": request.as_of.isoformat() if explicit_date and request.as_of else None,
+        "practice_sha256": practice_sha256, "suffix": suffix,
+    }  # fmt: skip
+    message = json.dumps(inputs, sort_keys=True, ensure_ascii=True).encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _rows_from_dicts(
     records: Iterable[dict[str, Any]],
 ) -> tuple[list[Row], list[Failure], list[str]]:
-    rows: list[Row] = []
+    plain: list[tuple[int, dict[str, Any]]] = []
     failures: list[Failure] = []
     unknown: set[str] = set()
     for number, record in enumerate(records, 1):
-        unknown |= set(record) - set(REQUIRED + OPTIONAL)
+        if not isinstance(record, dict):
+            failures.append(Failure(number, "", "each row must be a dict"))
+            continue
+        unknown |= {_shown(str(k)) for k in record if k not in REQUIRED + OPTIONAL}
         try:
-            rows.append(_row(number, {k: _jsonl_value(v) for k, v in record.items()}))
+            plain.append((number, _plain_record(record)))
         except ValueError as exc:
             failures.append(Failure(number, _safe_id(record.get("id")), str(exc)))
-    return rows, failures, sorted(unknown)
+    rows, more = _checked_rows(plain)
+    return rows, failures + more, sorted(unknown)
 
 
 def _search_path(data_dirs: tuple[Path, ...]) -> Any:
@@ -350,16 +538,86 @@ def _check_extras(formats: tuple[str, ...]) -> None:
                 ) from None
 
 
+def _jobs(jobs: int | None, result: Result) -> int:
+    """At most twice the cores and at most MAX_JOBS processes; a note when that caps a request."""
+    limit = max(1, min((os.cpu_count() or 1) * 2, MAX_JOBS))
+    if jobs is None:
+        return max(1, min(os.cpu_count() or 1, limit))
+    if jobs > limit:
+        result.notes.append(f"--jobs {jobs} is more than this machine can use; using {limit}")
+        return limit
+    return max(1, jobs)
+
+
 def _prepare(out_dir: Path) -> Path:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir} is a file; --out-dir must be a folder")
     if not out_dir.exists():
         if not out_dir.parent.is_dir():
             raise UserError(f"folder {out_dir.parent} does not exist; create it first")
-        out_dir.mkdir(mode=0o700)
+        try:
+            out_dir.mkdir(mode=0o700)
+        except FileExistsError:  # another batch made it meanwhile
+            pass
+        except OSError as exc:
+            raise UserError(f"cannot create folder {out_dir}: {exc.strerror or exc}") from None
     if not os.access(out_dir, os.W_OK):
         raise UserError(f"cannot write to folder {out_dir} (permission denied)")
     return out_dir
+
+
+@contextlib.contextmanager
+def _locked(out: Path, result: Result | None = None) -> Iterator[None]:
+    """One batch at a time in a folder: an exclusive, non-blocking lock on DIR/.consentgen.lock.
+
+    The lock goes with the process (and its workers): a killed batch never leaves it held.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock
+        yield
+        return
+    path = out / LOCK
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"another consentgen batch is writing to {out}; wait for it or "
+                            "choose another folder") from None  # fmt: skip
+        except OSError as exc:  # a file system without locks (some network ones)
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise UserError(f"cannot lock {path}: {exc.strerror or exc}") from None
+            if result is not None:
+                result.notes.append(f"cannot lock {out} ({exc.strerror}): another batch writing "
+                                    "there at the same time would not be noticed, though no "
+                                    "file would be replaced without --force")  # fmt: skip
+        yield
+    finally:
+        os.close(fd)
+
+
+def _folder_key(out: Path) -> bytes:
+    """The folder's random 32-byte key for the rows' checksums (made on first use, mode 0600)."""
+    path = out / KEY
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as fh:
+            key = fh.read(64)
+        if len(key) == 32:
+            return key
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+    key = os.urandom(32)  # none yet, or a damaged one: the rows it checked will be reported
+    write_atomic(path, key)
+    return key
 
 
 def _sha256(path: Path) -> str:
@@ -367,18 +625,47 @@ def _sha256(path: Path) -> str:
 
 
 def _intact(path: Path, entry: dict[str, Any] | None) -> bool:
-    return bool(entry) and _sha256(path) == entry.get("sha256")
+    try:
+        return bool(entry) and _sha256(path) == entry.get("sha256")  # type: ignore[union-attr]
+    except OSError:
+        return False
+
+
+def _plain_file_name(name: Any) -> bool:
+    return (isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name
+            and "\0" not in name and not name.startswith("."))  # fmt: skip
+
+
+def _valid_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and _plain_file_name(entry.get("file"))
+        and isinstance(entry.get("id"), str)
+        and isinstance(entry.get("sha256"), str)
+        and _HEX64.fullmatch(entry["sha256"]) is not None
+        and isinstance(entry.get("inputs_hmac", ""), str)
+    )
 
 
 def _read_manifest(out: Path) -> dict[str, dict[str, Any]]:
+    """manifest.json's entries by file; one clean UserError for anything not shaped like one."""
     path = out / MANIFEST
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
+    broken = UserError(f"{path} is not a consentgen manifest; move it away or fix it")
+    if path.is_symlink() or not path.is_file():
+        raise broken
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {entry["file"]: entry for entry in data["documents"]}
-    except (ValueError, KeyError, TypeError):
-        raise UserError(f"{path} is not a consentgen manifest; move it away or fix it") from None
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read ({exc.strerror or exc})") from None
+    except (ValueError, RecursionError):
+        raise broken from None
+    if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
+        raise broken
+    if not all(_valid_entry(entry) for entry in data["documents"]):
+        raise broken
+    return {entry["file"]: entry for entry in data["documents"]}
 
 
 def _write_manifest(out: Path, manifest: dict[str, dict[str, Any]]) -> None:
@@ -387,66 +674,156 @@ def _write_manifest(out: Path, manifest: dict[str, dict[str, Any]]) -> None:
     write_atomic(out / MANIFEST, text.encode("utf-8"))
 
 
+def _journal(out: Path, entry: dict[str, Any]) -> None:
+    """Append one document's entry to DIR/.manifest.journal, on disk before the document is."""
+    line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    path = out / JOURNAL
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            os.write(fd, line)  # one write in append mode: lines of two processes never mix
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UserError(f"could not record {entry['file']} in {path}: {exc.strerror or exc}; "
+                        "the document was not written") from None  # fmt: skip
+
+
+def _fold_journal(out: Path, manifest: dict[str, dict[str, Any]]) -> bool:
+    """Add the journal's entries whose file is there with the recorded checksum; True if any.
+
+    An entry whose file never took its name (killed, or the name was taken) is left out.
+    """
+    path = out / JOURNAL
+    try:
+        if path.is_symlink():
+            return False
+        raw = path.read_bytes()
+    except OSError:
+        return False
+    latest: dict[str, dict[str, Any]] = {}
+    for line in raw.split(b"\n"):
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            continue  # e.g. a line cut short by a crash
+        if _valid_entry(entry):
+            latest[entry["file"]] = entry
+    folded = False
+    for name, entry in latest.items():
+        target = out / name
+        if target.is_symlink() or not target.is_file() or not _intact(target, entry):
+            continue
+        if manifest.get(name) != entry:
+            manifest[name] = entry
+        folded = True
+    return folded
+
+
+def _drop_journal(out: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (out / JOURNAL).unlink()
+
+
 # --- In parallel ------------------------------------------------------------------------------
 
-Task = tuple[Row, list[str]]
+Task = tuple[Row, list[str], str]  # the row, its formats, the checksum of its inputs
 Outcome = tuple[list[dict[str, Any]], "Failure | None"]
 
 
-def _build_all(
-    todo: list[Task], out: Path, profile: PracticeProfile, data_dirs: tuple[Path, ...],
-    jobs: int | None, suffix: str = "",
-) -> Iterator[Outcome]:  # fmt: skip
-    jobs = max(1, jobs or os.cpu_count() or 1)
+@dataclass(frozen=True)
+class _Context:
+    out: Path
+    profile: PracticeProfile
+    practice_sha256: str
+    data_dirs: tuple[Path, ...]
+    suffix: str
+    replace: bool
+    resume: bool
+
+
+def _build_all(todo: list[Task], context: _Context, jobs: int) -> Iterator[Outcome]:
     if jobs == 1 or len(todo) < 8:
         for task in todo:
-            yield _build_one(task, out, profile, data_dirs, suffix)
+            yield _build_one(task, context)
         return
     import multiprocessing
 
     size = max(1, min(64, len(todo) // (jobs * 4)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        futures = [
-            pool.submit(_build_chunk, chunk, out, profile, data_dirs, suffix) for chunk in chunks
-        ]
+    mp_context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_worker_started,
+                               initargs=(os.getpid(),))  # fmt: skip
+    try:
+        futures = {pool.submit(_build_chunk, chunk, context): chunk for chunk in chunks}
         for future in as_completed(futures):
-            yield from future.result()
+            try:
+                outcomes = future.result()
+            except Exception:  # a worker died (out of memory, killed): its rows are reported
+                outcomes = [([], Failure(row.line, row.id, "its worker process stopped before "
+                                         "the document was written; run again with --resume"))
+                            for row, _, _ in futures[future]]  # fmt: skip
+            yield from outcomes
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _build_chunk(
-    chunk: list[Task],
-    out: Path,
-    profile: PracticeProfile,
-    data_dirs: tuple[Path, ...],
-    suffix: str,
-) -> list[Outcome]:
-    return [_build_one(task, out, profile, data_dirs, suffix) for task in chunk]
+def _worker_started(parent: int) -> None:
+    """A worker ends with its parent, even when the parent is killed (kill -9).
+
+    On Linux the kernel sends the worker SIGKILL when the parent dies (PR_SET_PDEATHSIG);
+    elsewhere a thread checks every half second whether the parent is still there.
+    """
+    watched = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            watched = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            watched = False
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+    if not watched:
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def _build_one(
-    task: Task,
-    out: Path,
-    profile: PracticeProfile,
-    data_dirs: tuple[Path, ...],
-    suffix: str = "",
-) -> Outcome:
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _build_chunk(chunk: list[Task], context: _Context) -> list[Outcome]:
+    return [_build_one(task, context) for task in chunk]
+
+
+def _build_one(task: Task, context: _Context) -> Outcome:
     from consentgen import api
 
-    row, formats = task
+    row, formats, inputs = task
+    out = context.out
     entries: list[dict[str, Any]] = []
     try:
-        document = _document(row.request, profile, data_dirs)
+        document = _document(row.request, context.profile, context.data_dirs,
+                             context.practice_sha256)  # fmt: skip
         for fmt in formats:
-            content = api.render(document, fmt, data_dirs=data_dirs)
+            content = api.render(document, fmt, data_dirs=context.data_dirs)
             data = content.encode("utf-8") if isinstance(content, str) else content
-            name = file_name(row.id, document.jurisdiction, row.request.setting, fmt, suffix)
+            name = file_name(row.id, document.jurisdiction, row.request.setting, fmt,
+                             context.suffix)  # fmt: skip
             target = out / name
             if target.resolve().parent != out.resolve():
                 raise UserError(f"{name} would be written outside {out}")
-            write_atomic(target, data)
-            entries.append({
+            entry = {
                 "id": row.id, "file": name, "sha256": hashlib.sha256(data).hexdigest(),
                 "data_version": document.data_version, "state": document.jurisdiction,
                 "setting": document.setting, "options": document.options,
@@ -454,11 +831,30 @@ def _build_one(
                 # For `consentgen recheck`: what each section said, and with which profile,
                 # as checksums (sections never hold client names).
                 "sections": section_hashes(document),
-                "practice_sha256": profile_hash(profile),
-            })  # fmt: skip
+                "practice_sha256": context.practice_sha256,
+                # For --resume: the row it came from, as a keyed checksum (no names in clear).
+                "inputs_hmac": inputs,
+            }  # fmt: skip
+            try:
+                write_atomic(target, data, replace=context.replace,
+                             before_commit=lambda entry=entry: _journal(out, entry))  # fmt: skip
+            except AlreadyExists:
+                hint = "use --force to replace it" if context.resume else "use --force or --resume"
+                raise UserError(f"{name} already exists; {hint}") from None
+            entries.append(entry)
     except ConsentgenError as exc:
-        return entries, Failure(row.line, row.id, str(exc))
+        return entries, Failure(row.line, row.id, _one_line(str(exc)))
+    except UnicodeError:
+        return entries, Failure(row.line, row.id, "the document holds text that is not valid "
+                                "Unicode (from the profile or a template)")  # fmt: skip
+    except Exception as exc:  # a bug must not end the batch, nor show a row's data
+        return entries, Failure(row.line, row.id, f"could not be built ({type(exc).__name__}); "
+                                "please report this")  # fmt: skip
     return entries, None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
 
 
 def section_hashes(document: Any) -> dict[str, str]:
@@ -469,30 +865,113 @@ def section_hashes(document: Any) -> dict[str, str]:
 
 
 def profile_hash(profile: PracticeProfile) -> str:
-    return hashlib.sha256(repr(profile).encode("utf-8")).hexdigest()
+    """sha256 of the profile's content, written out as its repr (so manifests from before agree),
+    but built from the values alone: never an object's identity or a subclass's own repr."""
+    return hashlib.sha256(_canonical(profile).encode("utf-8")).hexdigest()
 
 
-def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path, ...]) -> Any:
-    """Build through one cached law and section memo per (state, date), as lint's matrix does."""
+def _canonical(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ", ".join(f"{f.name}={_canonical(getattr(value, f.name))}"
+                           for f in dataclasses.fields(value) if f.repr)  # fmt: skip
+        return f"{type(value).__qualname__}({fields})"
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, dt.datetime):
+        return repr(dt.datetime.fromisoformat(value.isoformat()))
+    if isinstance(value, dt.date):
+        return repr(dt.date(value.year, value.month, value.day))
+    if isinstance(value, tuple):
+        items = [_canonical(v) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = sorted((_canonical(k), _canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    return f"<{type(value).__qualname__}>"  # never an address
+
+
+# --- Caches, keyed on content -----------------------------------------------------------------
+
+_LAWS: dict[tuple[Any, ...], Any] = {}
+_MEMOS: dict[tuple[Any, ...], dict[Any, Any]] = {}
+_CACHE_SIZE = 64
+
+
+def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path, ...],
+              practice_sha256: str | None = None) -> Any:  # fmt: skip
+    """Build through one cached law and one section memo per law, profile and templates, each
+    keyed on content (the files' checksums and the profile's), as lint's matrix does."""
     from consentgen import compose
     from consentgen.api import _env, _search
     from consentgen.render.markdown import write_document
 
     search = _search(data_dirs)
     law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs)
-    memo = _memo(law.state.code, request.as_of, data_dirs, id(profile))
+    template_dirs = tuple(search.template_dirs())
+    key = (law.state.code, request.as_of, tuple(data_files),
+           practice_sha256 or profile_hash(profile), _templates_stamp(template_dirs))  # fmt: skip
+    memo = _MEMOS.get(key)
+    if memo is None:
+        if len(_MEMOS) >= _CACHE_SIZE:
+            _MEMOS.clear()
+        memo = _MEMOS[key] = {}
     plan = compose.plan(dataclasses.replace(request, state=law.state.code), law, profile)
-    return write_document(plan, profile, _env(tuple(search.template_dirs())), data_files,
-                          sources, memo)  # fmt: skip
+    return write_document(plan, profile, _env(template_dirs), data_files, sources, memo)
 
 
-@functools.lru_cache(maxsize=256)
 def resolved_law(state: str, as_of: dt.date, data_dirs: tuple[Path, ...]) -> Any:
+    """api.prepare_law, kept while the jurisdiction files it read hold the same bytes."""
     from consentgen.api import prepare_law
 
-    return prepare_law(state, as_of, data_dirs)
+    search = _search_path(data_dirs)
+    before = _law_stamp(state, search)
+    key = (state, as_of, data_dirs, before)
+    if before is not None and key in _LAWS:
+        return _LAWS[key]
+    value = prepare_law(state, as_of, data_dirs)
+    if before is not None and _law_stamp(state, search) == before:  # not edited meanwhile
+        if len(_LAWS) >= _CACHE_SIZE:
+            _LAWS.clear()
+        _LAWS[key] = value
+    return value
 
 
-@functools.lru_cache(maxsize=256)
-def _memo(code: str, as_of: dt.date, data_dirs: tuple[Path, ...], profile_key: int) -> dict:
-    return {}
+def _law_stamp(state: str, search: Any) -> tuple[tuple[str, str], ...] | None:
+    """(path, sha256) of the federal file and the state's file, or None if either is not found."""
+    code = state.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code) or code == jurisdictions.FEDERAL:
+        return None
+    federal = search.find(f"jurisdictions/{jurisdictions.FEDERAL}.yaml")
+    found = search.find(f"jurisdictions/{code}.yaml")  # the file jurisdictions.available picks
+    if federal is None or found is None:
+        return None
+    try:
+        return tuple((str(p), hashlib.sha256(p.read_bytes()).hexdigest())
+                     for p in (federal[0], found[0]))  # fmt: skip
+    except OSError:
+        return None
+
+
+def _templates_stamp(template_dirs: tuple[str, ...]) -> tuple[tuple[str, int, int, int], ...]:
+    """(path, size, mtime_ns, inode) of every template: a changed template is a new memo."""
+    stamp = []
+    for folder in template_dirs:
+        for root, _, names in os.walk(folder):
+            for name in sorted(names):
+                path = os.path.join(root, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                stamp.append((path, info.st_size, info.st_mtime_ns, info.st_ino))
+    return tuple(stamp)

@@ -20,6 +20,7 @@ from consentgen import __version__
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import write_atomic
 from consentgen.model import Payment, Profession, Setting
+from consentgen.textsafe import csv_cell, has_control, json_text, visible
 
 app = typer.Typer(
     name="consentgen",
@@ -82,11 +83,14 @@ AsOfOption = Annotated[
 
 
 def _stderr(message: str, style: str | None = None) -> None:
+    """One message, on one line: control characters from input (file names, values, codes) are
+    shown as `\x1b`, `\n`..., never sent to the terminal."""
+    message = visible(message)
     if sys.stderr.isatty():
         from rich.console import Console
 
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            message, style=style, markup=False
+            message, style=style, markup=False, emoji=False
         )
     else:
         print(message, file=sys.stderr)
@@ -130,8 +134,23 @@ def _handle_errors(func: Callable[P, None]) -> Callable[P, None]:
             _fail(exc.message, exc.exit_code)
         except ConsentgenError as exc:
             _fail(str(exc))
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): Click exits quietly with code 1
+        except OSError as exc:  # a path the system refuses (too long, a loop...): still one line
+            _fail(_os_error(exc))
 
     return wrapper
+
+
+def _os_error(exc: OSError, path: object = None) -> str:
+    import errno
+
+    where = path if path is not None else exc.filename
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENAMETOOLONG:
+        reason = "the path is too long for the system (a name over 255 bytes, or the whole over "
+        reason += "4096)"
+    return f"{where}: {reason}" if where is not None else reason
 
 
 def _version(value: bool) -> None:
@@ -167,13 +186,20 @@ def _output_format(output: Path | None, fmt: FormatChoice | None) -> str:
 
 
 def _check_output(output: Path, force: bool) -> None:
+    control = has_control(str(output))
+    if control:
+        _fail(f"the path {output} has a control character ({visible(control)}) in it; choose a "
+              "name without one")  # fmt: skip
     parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        _fail(f"folder {parent} does not exist; create it first or choose another -o path")
-    if output.is_dir():
-        _fail(f"{output} is a folder; give a file name with -o")
-    if output.exists() and not force:
-        _fail(f"{output} already exists; use --force to replace it")
+    try:
+        if not parent.is_dir():
+            _fail(f"folder {parent} does not exist; create it first or choose another -o path")
+        if output.is_dir():
+            _fail(f"{output} is a folder; give a file name with -o")
+        if output.exists() and not force:
+            _fail(f"{output} already exists; use --force to replace it")
+    except OSError as exc:
+        _fail(_os_error(exc, output))
     if not os.access(parent, os.W_OK):
         _fail(f"cannot write to folder {parent} (permission denied)")
 
@@ -263,6 +289,11 @@ def build(
         _fail(f"{out_format.upper()} is a binary format; write it to a file with -o FILE")
     if guardian and setting is not SettingChoice.minor:
         _fail("--guardian is only for --setting minor")
+    for option, names in (("--client", client or ()), ("--guardian", guardian or ())):
+        for number, name in enumerate(names, 1):
+            problem = Request.name_problem(name)
+            if problem:  # the same rule as a batch's rows; the name itself is never shown
+                _fail(f"{option} {number} holds {problem}; remove it")
     request = Request(
         state=state,
         setting=setting.value,
@@ -279,7 +310,11 @@ def build(
     if output is None:
         sys.stdout.write(str(text))
     else:
-        write_atomic(output, text)
+        from consentgen.files import remove_stale_temporary_files
+
+        remove_stale_temporary_files(output.parent if str(output.parent) else Path("."))
+        # Without --force, a file that another process wrote meanwhile is never replaced.
+        write_atomic(output, text, replace=force)
     if document.missing:
         shown = ", ".join(document.missing[:8]) + (" …" if len(document.missing) > 8 else "")
         _stderr(
@@ -350,14 +385,16 @@ def list_(
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table("code", "name", "last reviewed", "from")
-        for r in rows:
-            table.add_row(r["code"], r["name"], r["last_reviewed"], r["origin"])
+        for r in rows:  # Text: a name or folder is never read as rich markup
+            table.add_row(*(Text(visible(r[k])) for k in ("code", "name", "last_reviewed",
+                                                          "origin")))  # fmt: skip
         Console().print(table)
     else:
         for r in rows:
-            print(f"{r['code']}\t{r['name']}\t{r['last_reviewed']}\t{r['origin']}")
+            print("\t".join(visible(r[k]) for k in ("code", "name", "last_reviewed", "origin")))
 
 
 class ReportFormat(enum.StrEnum):
@@ -428,7 +465,8 @@ def coverage(
         for row in rows:
             for name, cell in row["rules"].items():
                 writer.writerow(
-                    [
+                    csv_cell(value)
+                    for value in (
                         row["code"],
                         row["name"],
                         row["last_reviewed"] or "",
@@ -436,7 +474,7 @@ def coverage(
                         cell.get("status", ""),
                         cell["verified"],
                         cell.get("count", ""),
-                    ]
+                    )
                 )
     else:
         _coverage_table(data)
@@ -451,9 +489,10 @@ def _coverage_table(data: dict) -> None:
     rows = data["jurisdictions"]
     header = ["code", "reviewed", *_SHORT.values()]
     lines = [
-        [r["code"], r["last_reviewed"] or "ERROR", *(_cell(r["rules"][n]) for n in _SHORT)]
+        [visible(r["code"]), visible(r["last_reviewed"] or "ERROR"),
+         *(_cell(r["rules"][n]) for n in _SHORT)]
         for r in rows
-    ]
+    ]  # fmt: skip
     totals = data["totals"]
     rules = [t for n, t in totals.items() if n != "licensing_boards"]
     summary = (
@@ -493,13 +532,11 @@ def show(
     data_dir: DataDirOption = None,
 ) -> None:
     """Show a jurisdiction's rules as they stood on a date, with their citations."""
-    import json
-
     from consentgen import api
 
     data = api.show(state, as_of=_parse_date(as_of), data_dirs=data_dir or ())
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(data))
         return
     lines = [
         f"{data['name']} ({data['code']}), last reviewed {data['last_reviewed']}, "
@@ -516,7 +553,7 @@ def show(
         lines.append(f"  {rule['summary']}")
         lines.extend(f"  - {c['cite']}  <{c['source_url']}>" for c in rule["citations"])
         lines.append("")
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write("\n".join(visible(line) for line in lines) + "\n")
 
 
 @app.command()
@@ -585,11 +622,13 @@ def batch(
     finally:
         if bar:
             bar.close()
+    for note in result.notes:
+        _stderr(f"warning: {note}", "yellow")
     if result.unknown_columns:
         _stderr(f"warning: unknown column(s) ignored: {', '.join(result.unknown_columns)}",
                 "yellow")  # fmt: skip
     for failure in result.failed:
-        _stderr(f"error: {file}:{failure}", "red")  # line and id; never a client's name
+        _stderr(f"error: {file}:{failure}", "red")  # line, id and column; never a field's value
     _stderr(f"{len(result.written)} document(s) written, {len(result.skipped)} skipped "
             f"(already there), {len(result.failed)} row(s) failed; manifest: "
             f"{out_dir / batching.MANIFEST}", "bold red" if result.failed else "green")  # fmt: skip
@@ -664,8 +703,6 @@ def diff(
 
     Exit code 0: no difference; 1: the documents differ (as diff(1)); 2: bad usage.
     """
-    import json
-
     from consentgen.changes import document_diff
     from consentgen.model import Request
 
@@ -680,7 +717,7 @@ def diff(
     if chosen is DiffFormat.auto:
         chosen = DiffFormat.rich if sys.stdout.isatty() else DiffFormat.diff
     if chosen is DiffFormat.json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(data))
     elif chosen is DiffFormat.diff:
         sys.stdout.write(_diff_text(data))
     else:
@@ -704,8 +741,8 @@ def _diff_text(data: dict) -> str:
            f"between {data['from']} and {data['to']}\n"]  # fmt: skip
     for section in data["sections"]:
         out.append(f"# section {section['id']} ({section['change']})\n")
-        out.extend(f"# {_rule_line(rule)}\n" for rule in section["rules"])
-        out.append(section["diff"])
+        out.extend(f"# {visible(_rule_line(rule))}\n" for rule in section["rules"])
+        out.append(visible(section["diff"], keep="\n"))
     return "".join(out)
 
 
@@ -717,12 +754,12 @@ def _diff_rich(data: dict) -> None:
     console.print(f"[bold]{data['state']} {data['setting']}[/]: {len(data['sections'])} "
                   f"section(s) differ between {data['from']} and {data['to']}")  # fmt: skip
     for section in data["sections"]:
-        console.rule(f"{section['title']} ({section['change']})")
+        console.rule(Text(visible(f"{section['title']} ({section['change']})")))
         for rule in section["rules"]:
-            console.print(Text(_rule_line(rule), style="cyan"))
+            console.print(Text(visible(_rule_line(rule)), style="cyan"))
         for line in section["diff"].splitlines()[2:]:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            console.print(Text(line, style=style))
+            console.print(Text(visible(line), style=style))
 
 
 @app.command()
@@ -754,10 +791,9 @@ def recheck(
 
     Rebuilds each document with today's data and templates (or --as-of), compares each section
     with the checksums in the manifest, and names the rules and effective dates behind each
-    change. No client names are needed or shown. Exit code 1 when any document needs re-consent.
+    change. No client names are needed or shown. Exit code 1 when any document needs re-consent
+    or could not be checked (status error or unknown: listed in every format, never skipped).
     """
-    import json
-
     from consentgen.changes import recheck_manifest
 
     when = _parse_date(as_of) or dt.date.today()
@@ -765,7 +801,7 @@ def recheck(
                               data_dirs=tuple(data_dir or ()))  # fmt: skip
     rows = report["documents"]
     if fmt is ReportFormat.json:
-        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(report))
     elif fmt is ReportFormat.csv:
         import csv
 
@@ -775,24 +811,25 @@ def recheck(
         for row in rows:
             for reason in row.get("reasons") or [{}]:
                 kind = reason.get("kind") or row.get("reason", "")
-                writer.writerow([row["id"], row["file"], row["state"], row["setting"],
-                                 row["signed_as_of"], row["status"],
-                                 " ".join(reason.get("sections", [])), kind,
-                                 reason.get("rule") or "",
-                                 reason.get("effective") or ""])  # fmt: skip
+                writer.writerow(csv_cell(cell) for cell in (
+                    row["id"], row["file"], row["state"], row["setting"], row["signed_as_of"],
+                    row["status"], " ".join(reason.get("sections", [])), kind,
+                    reason.get("rule") or "", reason.get("effective") or ""))  # fmt: skip
     else:
         for row in rows:
             if row["status"] == "same":
                 continue
             detail = ", ".join(row.get("sections", [])) or row.get("reason", "")
-            print(f"{row['id']}\t{row['state']}\t{row['setting']}\t{row['status']}\t{detail}")
+            print("\t".join(visible(row[key] if key else detail)
+                            for key in ("id", "state", "setting", "status", "")))  # fmt: skip
             for reason in row.get("reasons", []):
                 if reason.get("rule"):
-                    print(f"\t{reason['kind']}: {_rule_line(reason)}")
+                    print(visible(f"\t{reason['kind']}: {_rule_line(reason)}", keep="\t"))
                 else:
-                    print(f"\t{reason['kind']}")
+                    print(visible(f"\t{reason['kind']}", keep="\t"))
+        unchecked = report["not_checked"] and f"; {report['not_checked']} could not be checked"
         print(f"{report['needing_reconsent']} of {len(rows)} document(s) need re-consent as of "
-              f"{report['as_of']}")  # fmt: skip
+              f"{report['as_of']}{unchecked or ''}")  # fmt: skip
     if batch_file is not None and report["needing_reconsent"]:
         from consentgen import batching
 
@@ -806,7 +843,7 @@ def recheck(
             _stderr(f"error: {batch_file}:{failure}", "red")
         _stderr(f"wrote {len(result.written)} new document(s) beside the old ones in "
                 f"{manifest.parent}", "green")  # fmt: skip
-    if report["needing_reconsent"]:
+    if report["needing_reconsent"] or report["not_checked"]:
         raise typer.Exit(1)
 
 
@@ -825,21 +862,19 @@ def changes(
 ) -> None:
     """The law's changelog, from the data: every rule that took effect, is staged to take effect,
     or had its facts corrected since a date, with its citations."""
-    import json
-
     from consentgen.changes import law_changes
 
     found = law_changes(_parse_date(since), state=state,  # type: ignore[arg-type]
                         data_dirs=tuple(data_dir or ()))  # fmt: skip
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(found))
         return
     for change in found:
         cites = "; ".join(c["cite"] for c in change["citations"])
         status = f" [{change['status']}]" if change.get("status") else ""
-        print(f"{change['date']}  {change['state']}  {change['rule']}{status}  {change['change']}"
-              f"  {cites}")  # fmt: skip
-    print(f"{len(found)} change(s) since {since}")
+        print(visible(f"{change['date']}  {change['state']}  {change['rule']}{status}  "
+                      f"{change['change']}  {cites}"))  # fmt: skip
+    print(f"{len(found)} change(s) since {visible(since)}")
 
 
 class LintFormat(enum.StrEnum):

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from consentgen.errors import UserError
 
+TEMP_PREFIX = ".consentgen-"
+# A temporary file names the process writing it, so that a later run can tell a live writer's
+# file from one left by a process that was killed, and remove the latter (it may hold names).
+_TEMP = re.compile(r"\.consentgen-(\d+)-[0-9a-f]{12}\.tmp")
+_OLD_TEMP = re.compile(r"\.consentgen-[a-z0-9_]{8}")  # tempfile.mkstemp names of before
+_OLD_TEMP_AGE = 3600.0  # seconds: no write takes that long
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Temporary file in the same folder, mode 0600, fsync, then rename over `path`.
+
+class AlreadyExists(UserError):
+    """The file appeared (or was there) and replacing it was not asked for."""
+
+
+def write_atomic(
+    path: Path,
+    content: str | bytes,
+    *,
+    replace: bool = True,
+    before_commit: Callable[[], None] | None = None,
+) -> None:
+    """Temporary file in the same folder, mode 0600, fsync, then into place under `path`.
 
     A reader never sees a half-written file, and on any failure (a full disk, say) the temporary
-    file is removed and whatever was at `path` is left as it was.
+    file is removed and whatever was at `path` is left as it was. With `replace=False` a file
+    that exists, or appears while this one is written, is never replaced (AlreadyExists): the
+    file goes into place with a hard link, which fails when the name is taken, rather than
+    with a rename, which would replace it. `before_commit` runs once the content is safely on
+    disk and before it takes the name (to record it first in a batch's journal); if it raises,
+    nothing takes the name.
     """
-    import tempfile
-
     data = content.encode("utf-8") if isinstance(content, str) else content
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_symlink():
         raise UserError(f"{path} is a symbolic link; refusing to write through it")
+    if not replace and os.path.lexists(path):
+        raise AlreadyExists(f"{path} already exists; use --force to replace it")
+    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".consentgen-", dir=folder)
+        fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise UserError(f"cannot write in {folder}: {exc.strerror or exc}") from None
     try:
@@ -30,11 +60,86 @@ def write_atomic(path: Path, content: str | bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if before_commit is not None:
+            before_commit()
+        if replace:
+            os.replace(tmp, path)
+        else:
+            if _link_no_replace(tmp, path):
+                tmp.unlink()
+    except FileExistsError:
+        tmp.unlink(missing_ok=True)
+        raise AlreadyExists(f"{path} already exists; use --force to replace it") from None
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise UserError(f"could not write {path}: {exc.strerror or exc}; nothing was "
                         "changed there") from None  # fmt: skip
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _link_no_replace(tmp: Path, path: Path) -> bool:
+    """Give `tmp`'s content the name `path` unless that name exists (FileExistsError).
+
+    True when `tmp` is still there to remove (it was linked), False when it was renamed.
+    """
+    try:
+        os.link(tmp, path, follow_symlinks=False)
+        return True
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        # A file system without hard links: check, then rename (a window of microseconds).
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK,
+                             errno.ENOSYS):  # fmt: skip
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.rename(tmp, path)
+        return False
+
+
+def remove_stale_temporary_files(folder: Path) -> None:
+    """Remove temporary files that killed writers left in `folder` (they may hold names).
+
+    A file of a process that still runs is kept; so is anything not named like our files.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        if not name.startswith(TEMP_PREFIX):
+            continue
+        path = folder / name
+        match = _TEMP.fullmatch(name)
+        try:
+            if match is not None:
+                if _running(int(match.group(1))):
+                    continue
+            elif _OLD_TEMP.fullmatch(name):
+                info = os.lstat(path)
+                if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < _OLD_TEMP_AGE:
+                    continue
+            else:
+                continue
+            path.unlink()
+        except (OSError, ValueError):
+            continue
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    try:  # on Linux, a killed process nobody has reaped yet is a zombie: not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

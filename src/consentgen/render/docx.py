@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any
 
@@ -19,6 +20,14 @@ from consentgen.model import Document
 from consentgen.render.html import _slug, markdown_parser
 
 PAGE_BREAK_BEFORE = ("signatures", "legal-basis")
+
+# What XML 1.0 cannot hold (and python-docx refuses with a traceback), and the C1 controls:
+# shown as U+FFFD. Names never hold any (model.Request); a profile or a template might.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _safe(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def to_docx(document: Document, markdown: str) -> bytes:
@@ -34,11 +43,11 @@ def to_docx(document: Document, markdown: str) -> bytes:
     style.font.size = Pt(11)
     when = dt.datetime.combine(document.as_of, dt.time(12, 0), tzinfo=dt.UTC)
     props = out.core_properties
-    props.title = f"Informed Consent for Psychotherapy: {document.jurisdiction_name}"
+    props.title = _safe(f"Informed Consent for Psychotherapy: {document.jurisdiction_name}")
     props.author = props.last_modified_by = "consentgen"
     props.created = props.modified = when
     props.revision = 1
-    props.comments = f"legal data version {document.data_version}"
+    props.comments = _safe(f"legal data version {document.data_version}")
 
     _Writer(out).write(markdown_parser().parse(markdown))
     raw = io.BytesIO()
@@ -103,10 +112,10 @@ class _Writer:
             elif child.type == "link_close":
                 link = None
             elif child.type in ("text", "code_inline"):
-                run = paragraph.add_run(child.content)
+                run = paragraph.add_run(_safe(child.content))
                 run.bold, run.italic = bold or None, italic or None
                 if link is not None and child.content != link:
-                    paragraph.add_run(f" ({link})")
+                    paragraph.add_run(_safe(f" ({link})"))
             elif child.type in ("softbreak", "hardbreak"):
                 paragraph.add_run(" ")
 

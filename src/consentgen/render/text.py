@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from markdown_it.token import Token
@@ -9,6 +10,9 @@ from markdown_it.token import Token
 from consentgen.render.html import markdown_parser
 
 WIDTH = 78
+# Control characters (but tab and line feed) from a profile or a template are shown as U+FFFD,
+# as in DOCX: a text file is often printed to a terminal. Names never hold any (model.Request).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _inline_text(token: Token) -> str:
@@ -18,7 +22,7 @@ def _inline_text(token: Token) -> str:
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-    return "".join(parts)
+    return _CONTROL.sub("\ufffd", "".join(parts))
 
 
 def to_text(markdown: str) -> str:
