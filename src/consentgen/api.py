@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from consentgen import compose, jurisdictions, profile
 from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import STATE_RULE_NAMES, Document, PracticeProfile, Request, Source
-from consentgen.resources import SearchPath
+from consentgen.resources import SearchPath, files_fingerprint
 
 PathLike = str | Path
 FORMATS = ("md", "html", "txt", "json", "pdf", "docx")  # each is also its file extension
@@ -30,7 +29,7 @@ FORMATS = ("md", "html", "txt", "json", "pdf", "docx")  # each is also its file 
 def _env(template_dirs: tuple[str, ...]) -> Any:
     """The template environment for these folders, made anew when any file in them changed
     (templates are not re-read while an environment lives)."""
-    return _env_for(template_dirs, _fingerprint(template_dirs))
+    return _env_for(template_dirs, files_fingerprint(template_dirs))
 
 
 @functools.lru_cache(maxsize=8)
@@ -38,21 +37,6 @@ def _env_for(template_dirs: tuple[str, ...], fingerprint: tuple[Any, ...]) -> An
     from consentgen.render.markdown import make_env
 
     return make_env(list(template_dirs))
-
-
-def _fingerprint(template_dirs: tuple[str, ...]) -> tuple[Any, ...]:
-    """(path, size, mtime, inode) of every file under the template folders."""
-    found = []
-    for folder in template_dirs:
-        for parent, _dirs, files in os.walk(folder):
-            for name in files:
-                path = os.path.join(parent, name)
-                try:
-                    info = os.stat(path)
-                except OSError:
-                    continue
-                found.append((path, info.st_size, info.st_mtime_ns, info.st_ino))
-    return tuple(sorted(found))
 
 
 def _search(data_dirs: tuple[PathLike, ...] | list[PathLike]) -> SearchPath:

@@ -39,6 +39,7 @@ from consentgen import __version__, jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
+from consentgen.resources import files_fingerprint
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
 PAYMENTS: tuple[str, ...] = get_args(Payment)
@@ -919,7 +920,7 @@ def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path,
     law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs)
     template_dirs = tuple(search.template_dirs())
     key = (law.state.code, request.as_of, tuple(data_files),
-           practice_sha256 or profile_hash(profile), _templates_stamp(template_dirs))  # fmt: skip
+           practice_sha256 or profile_hash(profile), files_fingerprint(template_dirs))  # fmt: skip
     memo = _MEMOS.get(key)
     if memo is None:
         if len(_MEMOS) >= _CACHE_SIZE:
@@ -960,18 +961,3 @@ def _law_stamp(state: str, search: Any) -> tuple[tuple[str, str], ...] | None:
                      for p in (federal[0], found[0]))  # fmt: skip
     except OSError:
         return None
-
-
-def _templates_stamp(template_dirs: tuple[str, ...]) -> tuple[tuple[str, int, int, int], ...]:
-    """(path, size, mtime_ns, inode) of every template: a changed template is a new memo."""
-    stamp = []
-    for folder in template_dirs:
-        for root, _, names in os.walk(folder):
-            for name in sorted(names):
-                path = os.path.join(root, name)
-                try:
-                    info = os.stat(path)
-                except OSError:
-                    continue
-                stamp.append((path, info.st_size, info.st_mtime_ns, info.st_ino))
-    return tuple(stamp)

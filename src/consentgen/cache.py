@@ -323,4 +323,3 @@ def plain_to_yaml(data: Any) -> Any:
     if isinstance(data, list):
         return [plain_to_yaml(v) for v in data]
     return data
-

@@ -9,9 +9,10 @@ description in the schema.
 # No `from __future__ import annotations`: real annotation objects let structure.py read the
 # types without evaluating strings, which keeps a cold `consentgen build` fast.
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from consentgen.textsafe import made_text, not_text
 
 Status = Literal["mandatory", "permissive", "none", "unknown"]
 Profession = Literal["psychologist", "counselor", "social-worker", "mft"]
@@ -332,40 +333,23 @@ class Request:
     guardians: tuple[str, ...] = ()
     as_of: dt.date | None = None
 
-    # (not a field: no annotation) every character a name may not hold
-    _UNSAFE = re.compile(
-        "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-        + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(1, 17))
-        + "]"
-    )
-
-    # One rule for every format: a name may not hold a control character (C0, DEL, C1; a tab is
-    # fine), a line break (also U+2028/U+2029), a lone surrogate or a noncharacter. The CLI
-    # and batches refuse such a name (`name_problem`); a Request made in Python holds it with
-    # each such character replaced by U+FFFD, so no format is ever given one.
+    # One rule for every format: a name may not hold what textsafe.not_text refuses (a control
+    # character, a line break...). The CLI and batches refuse such a name (`name_problem`); a
+    # Request made in Python holds it with each such character replaced by U+FFFD, so no format
+    # is ever given one.
     def __post_init__(self) -> None:
         for name in ("clients", "guardians"):
             names = getattr(self, name)
             if isinstance(names, tuple | list) and any(
-                isinstance(n, str) and Request._UNSAFE.search(n) for n in names
+                isinstance(n, str) and not_text(n) for n in names
             ):
-                safe = tuple(Request._UNSAFE.sub("\ufffd", n) if isinstance(n, str) else n
-                             for n in names)  # fmt: skip
+                safe = tuple(made_text(n) if isinstance(n, str) else n for n in names)
                 object.__setattr__(self, name, safe)
 
     @staticmethod
     def name_problem(name: str) -> str | None:
         """What a name holds that no document may (without the name), or None."""
-        found = Request._UNSAFE.search(name)
-        if found is None:
-            return None
-        char = found.group()
-        code = f"U+{ord(char):04X}"
-        if char in "\n\r\u2028\u2029":
-            return f"a line break ({code})"
-        if not (char < "\x20" or "\x7f" <= char <= "\x9f"):
-            return f"a character that is not text ({code})"
-        return f"a control character ({code})"
+        return not_text(name)
 
     def options(self) -> dict[str, object]:
         return {

@@ -7,6 +7,7 @@ In a wheel, jurisdictions/ and templates/ ship as consentgen/data/…; in a sour
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,3 +60,19 @@ class SearchPath:
         return [
             str(root / "templates") for root, _ in self.roots() if (root / "templates").is_dir()
         ]
+
+
+def files_fingerprint(folders: Iterable[str]) -> tuple[tuple[str, int, int, int], ...]:
+    """(path, size, mtime_ns, inode) of every file under `folders`: what tells a long-lived
+    process that a template changed."""
+    found = []
+    for folder in folders:
+        for parent, _dirs, names in os.walk(folder):
+            for name in names:
+                path = os.path.join(parent, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                found.append((path, info.st_size, info.st_mtime_ns, info.st_ino))
+    return tuple(sorted(found))

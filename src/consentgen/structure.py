@@ -11,12 +11,12 @@ import dataclasses
 import datetime as dt
 import functools
 import math
-import re
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
 
 from consentgen.errors import Problem
+from consentgen.textsafe import not_text
 from consentgen.yamlio import INVALID, KeyPath, Marked, is_date
 
 _MISSING = dataclasses.MISSING
@@ -185,7 +185,7 @@ class Builder:
                     path, f"{_where(path)} does not match {meta['pattern']}", "CG104", at_value=True
                 )
                 return _INVALID
-        if isinstance(item, str) and (problem := _not_text(item)):
+        if isinstance(item, str) and (problem := not_text(item, line_feeds=True)):
             self.error(path, f"{_where(path)} contains {problem}; remove it", "CG104",
                        at_value=True)  # fmt: skip
             return _INVALID
@@ -201,29 +201,6 @@ class Builder:
 
 
 _INVALID = object()
-
-# No text value may hold what no document format can (DOCX and PDF refuse control characters) or
-# what would act on a terminal: control characters but tab and line feed (YAML's own line break),
-# and the noncharacters (U+FFFE...). The same rule as for clients' names in a Request.
-_NOT_TEXT = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
-    + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(1, 17))
-    + "]"
-)
-
-
-def _not_text(text: str) -> str | None:
-    found = _NOT_TEXT.search(text)
-    if found is None:
-        return None
-    char = found.group()
-    code = f"U+{ord(char):04X}"
-    if char in "\r\u2028\u2029":
-        return f"a line break other than a plain one ({code})"
-    if char < "\x20" or "\x7f" <= char <= "\x9f":
-        return f"a control character ({code})"
-    return f"a character that is not text ({code})"
-
 
 # Any number larger than this is a typo or an attack (fees, minutes, days, years, ages): no
 # document needs it, and a 400-digit int cannot even become a float.

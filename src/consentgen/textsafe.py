@@ -42,6 +42,37 @@ def has_control(text: str, allowed: str = "") -> str | None:
     return None
 
 
+# What no document may hold: DOCX and PDF refuse control characters, and on a terminal they act.
+# Control characters but tab, the Unicode line separators, lone surrogates and noncharacters.
+_NOT_TEXT = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(1, 17))
+    + "]"
+)
+
+
+def not_text(text: str, *, line_feeds: bool = False) -> str | None:
+    """What `text` holds that no document may, described without quoting the text (it may be a
+    client's name), or None. A tab is fine; a plain line feed only with `line_feeds` (YAML text)."""
+    for found in _NOT_TEXT.finditer(text):
+        char = found.group()
+        code = f"U+{ord(char):04X}"
+        if char == "\n" and line_feeds:
+            continue
+        if char in "\n\r\u2028\u2029":
+            plain = " other than a plain one" if line_feeds else ""
+            return f"a line break{plain} ({code})"
+        if char < "\x20" or "\x7f" <= char <= "\x9f":
+            return f"a control character ({code})"
+        return f"a character that is not text ({code})"
+    return None
+
+
+def made_text(text: str) -> str:
+    """`text` with each character `not_text` refuses (line feeds included) replaced by U+FFFD."""
+    return _NOT_TEXT.sub("\ufffd", text)
+
+
 # A cell a spreadsheet would read as a formula starts with one of these (OWASP, CSV injection),
 # or with their full-width forms, which some spreadsheets treat alike. Tab and carriage return,
 # also on OWASP's list, never start a cell: `visible()` writes them as `\t` and `\r` first.
