@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import AS_OF, PROFILE, ROOT
 from consentgen import batch
@@ -168,16 +171,51 @@ def test_pdf_and_docx_hold_the_document_and_are_reproducible(tmp_path):
     assert document.core_properties.created.date().isoformat() == AS_OF
 
 
-def test_a_missing_extra_names_the_pip_command(cli, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if not installed
-    result = cli("build", "--state", "CA", "-o", tmp_path / "c.pdf")
+@pytest.mark.parametrize(
+    ("module", "fmt", "expected"),
+    [("weasyprint", "pdf", "error: PDF output needs WeasyPrint: pip install 'weasyprint>=62' (in a "
+      "consentgen checkout: pip install '.[pdf]')\n"),
+     ("docx", "docx", "error: DOCX output needs python-docx: pip install 'python-docx>=1.1' (in a "
+      "consentgen checkout: pip install '.[docx]')\n")],
+)  # fmt: skip
+def test_a_missing_extra_names_the_pip_command(cli, tmp_path, monkeypatch, module, fmt, expected):
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    result = cli("build", "--state", "CA", "-o", tmp_path / f"c.{fmt}")
     assert result.exit_code == 2
-    assert result.stderr == "error: PDF output needs WeasyPrint: pip install 'consentgen[pdf]'\n"
-    assert not (tmp_path / "c.pdf").exists()
+    assert result.stderr == expected
+    assert not (tmp_path / f"c.{fmt}").exists()
     source = _csv(tmp_path, "a,CA,individual,Alex,,,,,,\n")
-    batch_result = cli("batch", source, "--out-dir", tmp_path / "out", "--format", "md,pdf")
-    assert batch_result.exit_code == 2 and "pip install 'consentgen[pdf]'" in batch_result.stderr
+    batch_result = cli("batch", source, "--out-dir", tmp_path / "out", "--format", f"md,{fmt}")
+    assert batch_result.exit_code == 2 and batch_result.stderr == expected
     assert not (tmp_path / "out").exists()
+
+
+def test_pdf_without_pango_names_the_system_package(cli, tmp_path):
+    """On a machine without Pango, importing WeasyPrint fails with OSError (cffi cannot load
+    the library): one line naming the package for each system, exit 2, nothing written."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def fake(name, *args, **kwargs):\n"
+        "    if name == 'weasyprint':\n"
+        "        raise OSError(\"cannot load library 'libgobject-2.0-0': no such file\")\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = fake\n"
+        "from consentgen.cli import main\n"
+        "sys.argv = ['consentgen', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    for args in (["build", "--state", "CA", "-o", str(tmp_path / "c.pdf")],
+                 ["batch", str(_csv(tmp_path, "a,CA,individual,Alex,,,,,,\n")), "--out-dir",
+                  str(tmp_path / "out"), "--format", "pdf"]):  # fmt: skip
+        done = subprocess.run([sys.executable, str(script), *args], capture_output=True,
+                              text=True, check=False)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+        assert "needs the Pango library" in done.stderr
+        assert "apt install libpango-1.0-0" in done.stderr and "brew install pango" in done.stderr
+    assert not (tmp_path / "c.pdf").exists() and not (tmp_path / "out").exists()
 
 
 def test_not_utf8_input(cli, tmp_path):

@@ -527,16 +527,14 @@ def _search_path(data_dirs: tuple[Path, ...]) -> Any:
 
 def _check_extras(formats: tuple[str, ...]) -> None:
     """Fail before any work when an output format's optional library is missing."""
-    needs = {"pdf": ("weasyprint", "pdf", "WeasyPrint"), "docx": ("docx", "docx", "python-docx")}
-    for fmt in formats:
-        if fmt in needs:
-            module, extra, name = needs[fmt]
-            try:
-                __import__(module)
-            except ImportError:
-                raise UserError(
-                    f"{fmt.upper()} output needs {name}: pip install 'consentgen[{extra}]'"
-                ) from None
+    if "pdf" in formats:
+        from consentgen.render import pdf
+
+        pdf.require()
+    if "docx" in formats:
+        from consentgen.render import docx
+
+        docx.require()
 
 
 def _jobs(jobs: int | None, result: Result) -> int:

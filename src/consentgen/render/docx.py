@@ -30,12 +30,26 @@ def _safe(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+MISSING_PYTHON_DOCX = (
+    "DOCX output needs python-docx: pip install 'python-docx>=1.1' (in a consentgen checkout: "
+    "pip install '.[docx]')"
+)
+
+
+def require() -> None:
+    """One line saying what to install when python-docx is missing."""
+    try:
+        import docx  # noqa: F401
+    except ImportError:
+        raise UserError(MISSING_PYTHON_DOCX) from None
+
+
 def to_docx(document: Document, markdown: str) -> bytes:
     try:
         import docx
         from docx.shared import Pt
     except ImportError:
-        raise UserError("DOCX output needs python-docx: pip install 'consentgen[docx]'") from None
+        raise UserError(MISSING_PYTHON_DOCX) from None
 
     out = docx.Document()
     style = out.styles["Normal"]

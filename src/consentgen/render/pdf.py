@@ -9,16 +9,35 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 from consentgen.errors import UserError
 
+MISSING_WEASYPRINT = (
+    "PDF output needs WeasyPrint: pip install 'weasyprint>=62' (in a consentgen checkout: "
+    "pip install '.[pdf]')"
+)
+MISSING_PANGO = (
+    "PDF output needs the Pango library, which WeasyPrint could not load; install it "
+    "(Debian/Ubuntu: sudo apt install libpango-1.0-0 libpangoft2-1.0-0; macOS: brew install "
+    "pango; Windows: Pango through MSYS2, see consentgen's README) and try again"
+)
 
-def to_pdf(html: str) -> bytes:
+
+def require() -> Any:
+    """The weasyprint module, or one line saying what to install (never a traceback)."""
     try:
         import weasyprint
-        from weasyprint.urls import URLFetcher, URLFetchingError
     except ImportError:
-        raise UserError("PDF output needs WeasyPrint: pip install 'consentgen[pdf]'") from None
+        raise UserError(MISSING_WEASYPRINT) from None
+    except OSError:  # cffi: "cannot load library 'libgobject-2.0-0'" and the like
+        raise UserError(MISSING_PANGO) from None
+    return weasyprint
+
+
+def to_pdf(html: str) -> bytes:
+    weasyprint = require()
+    from weasyprint.urls import URLFetcher, URLFetchingError
 
     class NoFetching(URLFetcher):
         def fetch(self, url: str, headers: object = None) -> object:
