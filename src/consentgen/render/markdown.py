@@ -13,7 +13,9 @@ no changes to lists and dicts, which the law and the request are made of):
 - the helpers a template gets look up plain data only (`fill` walks practice-profile field
   names, nothing else) and the filters accept only the kinds of value they are for;
 - a template that fails, for whatever reason, is one UserError naming its file and line;
-- nothing compiled is cached on disk: templates are compiled from their source every run.
+- nothing compiled is cached on disk: templates are compiled from their source every run, except
+  the built-in ones a wheel ships compiled (render/compiled.py: installed package code, used only
+  for the very source, Jinja2 and consentgen it was generated from).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from consentgen.compose import ETHICS_CODES, PROFESSION_NAMES, Plan
 from consentgen.errors import Problem, UserError
 from consentgen.jurisdictions import NAMES
 from consentgen.model import Document, PracticeProfile, Section, Source
+from consentgen.render import compiled
 
 BLANK = "________"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~{}])")
@@ -541,7 +544,13 @@ class _Template(Template):
 
 class _Loader(FileSystemLoader):
     """Template files: read whole, at most `Limits.file_bytes`, UTF-8; a file that cannot be read
-    is one line. Each template keeps the checksum of the source it was compiled from."""
+    is one line. Each template keeps the checksum of the source it was compiled from. A built-in
+    template (`builtin`: the installed templates folder, last in the search) may come compiled
+    with the wheel (render/compiled.py), when it was compiled from this very source."""
+
+    def __init__(self, searchpath: str, builtin: bool = False) -> None:
+        super().__init__(searchpath)
+        self.builtin = builtin  # consentgen's own templates folder (never a --data-dir one)
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
         pieces = split_template_path(template)
@@ -581,12 +590,23 @@ class _Loader(FileSystemLoader):
 
     def load(self, environment: Any, name: str, globals: Any = None) -> Template:
         source, filename, uptodate = self.get_source(environment, name)
-        code = environment.compile(source, name, filename)  # never from a cache on disk
-        template = environment.template_class.from_code(
-            environment, code, globals if globals is not None else {}, uptodate
-        )
+        sha256 = hashlib.sha256(source.encode("utf-8")).digest()
+        globals = globals if globals is not None else {}
+        template = None
+        if self.builtin:  # compiled when the wheel was built, from this very source
+            code = compiled.code_for(environment, name, sha256)
+            if code is not None:
+                template = environment.template_class.from_code(environment, code, globals,
+                                                                uptodate)  # fmt: skip
+                if not compiled.matches(template.root_render_func.__globals__, environment,
+                                        name, sha256):  # fmt: skip
+                    template = None
+        if template is None:  # compiled from its source: never from a cache on disk
+            code = environment.compile(source, name, filename)
+            template = environment.template_class.from_code(environment, code, globals, uptodate)
+        template.filename = filename  # error messages name the template file, not the module
         template._cg_source = source  # type: ignore[attr-defined]
-        template._cg_sha256 = hashlib.sha256(source.encode("utf-8")).digest()  # type: ignore[attr-defined]
+        template._cg_sha256 = sha256  # type: ignore[attr-defined]
         return template
 
 
@@ -899,8 +919,12 @@ def _join(items: Iterable[Any], last: str = "and") -> str:
 
 
 def make_env(template_dirs: list[str]) -> _Sandbox:
+    # The built-in folder comes last: a user folder is never taken for it.
+    last = len(template_dirs) - 1
+    loaders = [_Loader(d, builtin=i == last and compiled.is_builtin(d))
+               for i, d in enumerate(template_dirs)]  # fmt: skip
     env = _Sandbox(
-        loader=ChoiceLoader([_Loader(d) for d in template_dirs]),
+        loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
