@@ -419,7 +419,7 @@ def test_each_profile_gets_its_own_sections_in_one_process(tmp_path):
         result = batch(rows, tmp_path / f"out{i}", practice=profile, as_of=DATE, jobs=1)
         assert result.failed == []
         text = (tmp_path / f"out{i}" / "p_CA_individual.md").read_text()
-        assert f"Your therapist is {name}" in text, i
+        assert f"I am {name}" in text, i
         del profile, result
 
 

@@ -40,6 +40,7 @@ from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
 from consentgen.resources import files_fingerprint
+from consentgen.textsafe import visible
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
 PAYMENTS: tuple[str, ...] = get_args(Payment)
@@ -105,10 +106,6 @@ def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
         columns = sorted({key for _, record in records for key in record})
     else:
         records, failures, columns = _csv_records(path, text)
-        missing = [c for c in REQUIRED if c not in columns]
-        if missing:
-            raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; the header needs "
-                            f"{', '.join(REQUIRED)}")  # fmt: skip
     unknown = [_shown(c) for c in columns if c not in REQUIRED + OPTIONAL]
     rows, more = _checked_rows(records)
     return rows, failures + more, unknown
@@ -161,18 +158,20 @@ def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]
     (an unbalanced quote swallows the rows after it) fails, and the reading starts again on
     the line after the one it started on, so no other row is lost."""
     lines = io.StringIO(text, newline="").readlines()  # as csv splits them
-    reader = csv.reader(lines)
+    delimiter = _delimiter(lines[0] if lines else "")
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
-        header = [h.strip() for h in next(reader)]
+        found = next(reader)
     except StopIteration:
         raise UserError(f"{path}: empty file; the first line must name the columns") from None
     except csv.Error as exc:
         raise UserError(f"{path}:1: not valid CSV ({exc})") from None
+    header = _header(path, found, delimiter)
     records: list[tuple[int, dict[str, Any]]] = []
     failures: list[Failure] = []
     start: int | None = reader.line_num  # index of the first line still to read
     while start is not None and start < len(lines):
-        reader = csv.reader(iter(lines[start:]))
+        reader = csv.reader(iter(lines[start:]), delimiter=delimiter)
         done, restart = 0, None
         while True:
             try:
@@ -211,6 +210,42 @@ def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]
                 records.append((line, record))
         start = restart
     return records, failures, header
+
+
+# Excel writes CSV with the list separator of the system's locale: a semicolon where the decimal
+# mark is a comma (most of Europe and Latin America); "Unicode text" exports use tabs.
+_DELIMITERS = {",": "commas", ";": "semicolons", "\t": "tabs"}
+
+
+def _delimiter(first_line: str) -> str:
+    """The delimiter the header line uses most (column names hold none), a comma by default."""
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(counts, key=counts.__getitem__)  # on a tie, the first: a comma
+    return best if counts[best] else ","
+
+
+def _column(name: str) -> str:
+    """A header cell as a column name: `ID`, ` Clients ` and `As Of` are id, clients and as_of;
+    a name consentgen does not know is kept as it is (without surrounding spaces)."""
+    key = re.sub(r"[\s_-]+", "_", name.strip().lower())
+    return key if key in REQUIRED + OPTIONAL else name.strip()
+
+
+def _header(path: Path, found: list[str], delimiter: str) -> list[str]:
+    header = [_column(name) for name in found]
+    known = [name for name in header if name in REQUIRED + OPTIONAL]
+    twice = sorted({name for name in known if known.count(name) > 1})
+    if twice:
+        raise UserError(f"{path}:1: more than one column is named {', '.join(twice)} (names are "
+                        "compared without regard to case and spaces); keep one")  # fmt: skip
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        names = [_shown(visible(name.strip())) for name in found if name.strip()]
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; the header needs "
+                        f"{', '.join(REQUIRED)}; found: {shown or 'no names'} (separated by "
+                        f"{_DELIMITERS[delimiter]})")  # fmt: skip
+    return header
 
 
 def _jsonl_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Failure]]:
@@ -375,6 +410,7 @@ def run(
     profile = load_profile(practice)
     _check_extras(formats)
     result = Result(failed=list(failures), unknown_columns=unknown)
+    result.notes.extend(_comma_notes(rows, only_ids))
     jobs = _jobs(jobs, result)
     out = _prepare(out_dir)
     with _locked(out, result):
@@ -399,6 +435,21 @@ def run(
         _drop_journal(out)
     result.failed.sort(key=lambda f: f.line)
     return result
+
+
+def _comma_notes(rows: list[Row], only_ids: set[str] | None) -> list[str]:
+    """A warning for each row of several participants whose clients field holds a single name
+    with a comma: most likely two names joined by a comma, which would print as one person. It
+    names the row's line and id, never the names."""
+    notes = []
+    for row in rows:
+        clients = row.request.clients
+        if (row.request.setting in ("couples", "family", "group") and len(clients) == 1
+                and "," in clients[0] and (only_ids is None or row.id in only_ids)):  # fmt: skip
+            notes.append(f"line {row.line}, id {row.id}: the clients field of this "
+                         f"{row.request.setting} row holds one name with a comma; if it is "
+                         "several people, separate their names with ';'")  # fmt: skip
+    return notes
 
 
 def _build_into(

@@ -109,17 +109,43 @@ def recheck_manifest(
         entries = None
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise UserError(f"{manifest_path} is not a consentgen manifest")
-    profile: PracticeProfile = load_profile(practice)
     latest: dict[str, dict[str, Any]] = {}  # one document per id: its newest, whatever its formats
     for entry in entries:
         key = str(entry.get("id", ""))
         if key not in latest or str(entry.get("as_of")) > str(latest[key].get("as_of")):
             latest[key] = entry
+    profile: PracticeProfile = load_profile(practice)
+    warnings = _profile_warnings(manifest_path, list(latest.values()), practice, profile)
     results = [_recheck_one(entry, profile, as_of, data_dirs) for entry in latest.values()]
     needing = [r for r in results if r["status"] == "changed"]
     not_checked = [r for r in results if r["status"] in NOT_CHECKED]
     return {"manifest": str(manifest_path), "as_of": as_of.isoformat(), "documents": results,
-            "needing_reconsent": len(needing), "not_checked": len(not_checked)}  # fmt: skip
+            "needing_reconsent": len(needing), "not_checked": len(not_checked),
+            "warnings": warnings}  # fmt: skip
+
+
+def _profile_warnings(
+    manifest_path: Path, entries: list[dict[str, Any]], practice: Any, profile: PracticeProfile
+) -> list[str]:
+    """The manifest records each document's profile by its checksum (`practice_sha256`), not the
+    profile itself. Without `practice`, a batch built with a profile cannot be rebuilt (every
+    document would come out with blanks and differ): UserError asking for it. With a profile that
+    is not the one recorded, a warning saying so (each such document is reported as changed)."""
+    from consentgen.batching import profile_hash
+
+    recorded = [e["practice_sha256"] for e in entries if isinstance(e.get("practice_sha256"), str)]
+    if practice is None:
+        if any(sha != profile_hash(PracticeProfile()) for sha in recorded):
+            raise UserError(f"the documents in {manifest_path} were built with a practice "
+                            "profile; give the same profile with --practice FILE")  # fmt: skip
+        return []
+    differ = sum(1 for sha in recorded if sha != profile_hash(profile))
+    if not differ:
+        return []
+    shown = practice if isinstance(practice, str | Path) else "the practice profile given"
+    return [f"{shown} is not the profile that {differ} of {len(entries)} document(s) were built "
+            "with (its checksum differs), so they are reported as changed; give --practice the "
+            "profile the batch used, unless the profile itself changed"]  # fmt: skip
 
 
 # A document with one of these statuses could not be checked: `recheck` fails (exit code 1) for
@@ -216,17 +242,22 @@ def law_changes(
     since: dt.date, *, state: str | None = None, data_dirs: tuple[Any, ...] = ()
 ) -> list[dict[str, Any]]:
     """Every rule whose form took effect, or whose facts were corrected, on or after `since`
-    (staged future changes included), newest first."""
+    (staged future changes included), newest first: of every state, or of `state`, and of
+    federal law (`federal`: true); `state` "US" lists the federal changes alone."""
     from consentgen.api import _search
 
     search = _search(data_dirs)
     files = jurisdictions.available(search)
-    if state is not None:
+    if state is not None and state.strip().upper() == jurisdictions.FEDERAL:
+        files = {}  # federal changes only
+    elif state is not None:
         code = jurisdictions.normalize_code(state, search)
         files = {code: files[code]}
+    # Federal law is part of every state's document (each state's file is merged over it), so
+    # its changes are listed with any state's, marked `federal`.
     federal = search.find(f"jurisdictions/{jurisdictions.FEDERAL}.yaml")
     targets = dict(files)
-    if federal is not None and state is None:
+    if federal is not None:
         targets[jurisdictions.FEDERAL] = federal
     today = dt.date.today()
     found: list[dict[str, Any]] = []
@@ -241,7 +272,8 @@ def law_changes(
                     if date is None or date < since:
                         continue
                     label = "staged" if kind == "effective" and date > today else kind
-                    found.append({"state": code, "rule": name, "change": label,
+                    found.append({"state": code, "federal": code == jurisdictions.FEDERAL,
+                                  "rule": name, "change": label,
                                   "date": date.isoformat(), "summary": form.summary,
                                   **{k: v for k, v in _rule_facts(name, form).items()
                                      if k != "rule"}})  # fmt: skip

@@ -5,16 +5,26 @@ Exit codes: 0 success, 1 findings or failed rows, 2 bad usage or bad input.
 
 # No `from __future__ import annotations` here: Typer reads these signatures at every start, and
 # real annotation objects spare it evaluating strings.
+import contextlib
 import datetime as dt
 import enum
 import functools
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn, ParamSpec, get_args
 
 import typer
+import typer.core
+
+# Typer vendors Click (typer._click) in every version pyproject.toml allows (0.26 to 0.28): the
+# one-line usage errors below read its exception and parameter types.
+from typer._click import core as click_core
+from typer._click import exceptions as click_exc
+from typer._click import types as click_types
+from typer._types import TyperChoice
 
 from consentgen import __version__
 from consentgen.errors import ConsentgenError, UserError
@@ -22,7 +32,149 @@ from consentgen.files import write_atomic
 from consentgen.model import Payment, Profession, Setting
 from consentgen.textsafe import csv_cell, has_control, json_text, visible
 
-app = typer.Typer(
+
+class _Command(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as the help does: `FILE`, not `{FILE}`."""
+
+    def collect_usage_pieces(self, ctx: click_core.Context) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]
+
+    def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
+        with _in_context(ctx):
+            return super().parse_args(ctx, args)
+
+
+@contextlib.contextmanager
+def _in_context(ctx: click_core.Context) -> Iterator[None]:
+    """The parser raises some usage errors without their command (`--state` with no value): give
+    them one, so the message can say what the option takes."""
+    try:
+        yield
+    except click_exc.UsageError as exc:
+        if exc.ctx is None:
+            exc.ctx = ctx
+        raise
+
+
+class _Group(typer.core.TyperGroup):
+    """The command group: every usage error (an unknown option or command, a missing argument, a
+    value that is not one of the choices or not a number) is one line on stderr naming the option
+    and what it accepts, and exit code 2, never the parser's usage block."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click_exc.NoArgsIsHelpError:
+            raise
+        except click_exc.UsageError as exc:
+            _fail(_usage_message(exc))
+
+    def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
+        with _in_context(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click_core.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click_exc.NoArgsIsHelpError:
+            raise
+        except click_exc.UsageError as exc:
+            _fail(_usage_message(exc))
+
+
+class _Typer(typer.Typer):
+    def command(self, *args, cls=None, **kwargs):  # type: ignore[no-untyped-def,override]
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+def _option_name(param: click_core.Parameter | None) -> str:
+    """How an option or argument is named in a message: its long option, or its label."""
+    if param is None:
+        return "a value"
+    if isinstance(param, typer.core.TyperOption):
+        return max(param.opts, key=lambda o: (o.startswith("--"), len(o)))
+    return (param.metavar or param.name or "").strip("[].") or "an argument"
+
+
+def _accepted(param: click_core.Parameter | None, ctx: click_core.Context | None) -> str:
+    """What `param` accepts, in words: its choices, a number's range, its label."""
+    kind = getattr(param, "type", None)
+    if isinstance(kind, TyperChoice):
+        return "one of " + ", ".join(kind._normalized_mapping(ctx=ctx).values())
+    if isinstance(kind, click_types._NumberRangeBase):
+        low, high = kind.min, kind.max
+        whole = "a whole number" if isinstance(kind, click_types.IntParamType) else "a number"
+        if low is not None and high is not None:
+            return f"{whole} from {low} to {high}"
+        return f"{whole} of {low} or more" if low is not None else f"{whole} up to {high}"
+    if isinstance(kind, click_types.IntParamType):
+        return "a whole number"
+    if isinstance(kind, click_types.FloatParamType):
+        return "a number"
+    metavar = getattr(param, "metavar", None)
+    return metavar or "a value"
+
+
+def _usage_message(exc: click_exc.UsageError) -> str:
+    ctx = exc.ctx
+    command = ctx.command_path if ctx else "consentgen"
+    see = f"see {command} -h"
+    text = exc.format_message() if not isinstance(exc, click_exc.BadParameter) else exc.message
+    if isinstance(exc, click_exc.MissingParameter):
+        param = exc.param
+        if isinstance(param, typer.core.TyperOption):
+            label = f" {param.metavar}" if param.metavar else ""
+            accepted = _accepted(param, ctx)
+            what = f"; {accepted}" if accepted != param.metavar else ""
+            return f"{command} needs {_option_name(param)}{label}{what} ({see})"
+        return f"{command} needs {_option_name(param)} ({see})"
+    if isinstance(exc, click_exc.BadParameter):
+        param, hint = exc.param, _option_name(exc.param)
+        kind = getattr(param, "type", None)
+        if isinstance(kind, TyperChoice) and " is not one of " in text:
+            value = text.rsplit(" is not one of ", 1)[0]
+            return f"{hint} {value} is not {_accepted(param, ctx)}"
+        if isinstance(kind, click_types._NumberParamTypeBase):
+            if " is not a valid " in text:
+                value = text.rsplit(" is not a valid ", 1)[0]
+                return f"{hint} {value} is not {_accepted(param, ctx)}"
+            if " is not in the range " in text:
+                value = text.rsplit(" is not in the range ", 1)[0]
+                return f"{hint} {value} is out of range: use {_accepted(param, ctx)}"
+        return f"{hint}: {text[:1].lower()}{text[1:].rstrip('.')}"
+    if isinstance(exc, click_exc.NoSuchOption):
+        close = [p for p in exc.possibilities or () if p.startswith("--")] or exc.possibilities
+        if close:
+            hint = f"did you mean {' or '.join(sorted(close))}?"
+        else:
+            hint = "its options: " + ", ".join(_option_names(ctx))
+        return f"{command} has no option {exc.option_name}; {hint}"
+    if isinstance(exc, click_exc.BadOptionUsage) and "requires" in text and ctx is not None:
+        param = next((p for p in ctx.command.params if exc.option_name in p.opts), None)
+        return f"{exc.option_name} needs a value: {_accepted(param, ctx)}"
+    extra = re.fullmatch(r"Got unexpected extra argument\(s\) \((.*)\)", text)
+    if extra and ctx is not None:
+        usage = " ".join(ctx.command.collect_usage_pieces(ctx))
+        return f"unexpected extra argument(s) {extra.group(1)!r}; usage: {command} {usage}"
+    unknown = re.fullmatch(r"No such command '(.*?)'\.(?: Did you mean (.*)\?)?", text)
+    if unknown and ctx is not None:
+        names = ", ".join(n for n, c in getattr(ctx.command, "commands", {}).items()
+                          if not c.hidden)  # fmt: skip
+        guess = f"did you mean {unknown.group(2)}? " if unknown.group(2) else ""
+        return f"unknown command {unknown.group(1)!r}; {guess}commands: {names}"
+    return f"{text[:1].lower()}{text[1:].rstrip('.')} ({see})"
+
+
+def _option_names(ctx: click_core.Context | None) -> list[str]:
+    if ctx is None:
+        return []
+    return [_option_name(p) for p in ctx.command.get_params(ctx)
+            if isinstance(p, typer.core.TyperOption) and not p.hidden]  # fmt: skip
+
+
+app = _Typer(
+    cls=_Group,
     name="consentgen",
     help="Write an informed-consent document that tells a psychotherapy client, in plain "
     "language and with citations, where confidentiality ends under their state's law.",
@@ -204,7 +356,7 @@ def _check_output(output: Path, force: bool) -> None:
         _fail(f"cannot write to folder {parent} (permission denied)")
 
 
-@app.command()
+@app.command(short_help="Build one consent document (a client, couple, family or group).")
 @_handle_errors
 def build(
     state: Annotated[
@@ -275,6 +427,14 @@ def build(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Refuse (exit 2) a document that prints a value still equal to the example "
+            "profile's (as `consentgen init` wrote it).",
+        ),
+    ] = False,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -306,6 +466,12 @@ def build(
         as_of=_parse_date(as_of),
     )
     document = api.build_document(request, practice=practice, data_dirs=data_dir or ())
+    from consentgen import guidance
+
+    notices = guidance.check_document(document, practice, data_dirs=data_dir or ())
+    for notice in notices:
+        if strict and notice.error_when_strict:
+            _fail(f"{notice.message} (--strict)")
     text = api.render(document, out_format, data_dirs=data_dir or ())
     if output is None:
         sys.stdout.write(str(text))
@@ -329,16 +495,18 @@ def build(
             "(unverified in consentgen's data)",
             "yellow",
         )
+    for notice in notices:
+        _stderr(f"warning: {notice.message}", "yellow")
     if output is not None:
         _stderr(f"wrote {output} ({out_format})", "green")
 
 
-@app.command()
+@app.command(short_help="Write a commented practice profile to edit.")
 @_handle_errors
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example profile.")] = Path(
-        "practice.yaml"
-    ),
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Where to write the example profile.")
+    ] = Path("practice.yaml"),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     prompt: Annotated[
         bool | None,
@@ -350,26 +518,57 @@ def init(
     ] = None,
 ) -> None:
     """Write a commented practice profile to edit: on a terminal, it asks a few questions first."""
-    from consentgen.profile import QUESTIONS, example
+    from consentgen import profile
 
     _check_output(path, force)
     answers: dict[str, str] = {}
+    supervised = False
     if prompt if prompt is not None else (sys.stdin.isatty() and sys.stdout.isatty()):
         _stderr("Press Enter to keep the example's answer; edit the file later for the rest.")
-        for key, (question, default) in QUESTIONS.items():
-            answer = typer.prompt(question, default=default, err=True)
-            while key == "profession" and answer not in get_args(Profession):
-                answer = typer.prompt(f"Choose one of {', '.join(get_args(Profession))}", err=True)
-            answers[key] = answer
-    write_atomic(path, example(path.name, answers))
-    _stderr(f"wrote {path}; edit it, then: consentgen build --state XX --practice {path}", "green")
+        ended = False
+
+        def ask(question: str, default: str | None = None, yes_no: bool = False) -> str | None:
+            """An answer, or None once piped answers have run out (the example's answers are
+            kept for the rest); Ctrl-C on a terminal still stops."""
+            nonlocal ended
+            if ended:
+                return None
+            try:
+                if yes_no:
+                    return "yes" if typer.confirm(question, default=False, err=True) else ""
+                return typer.prompt(question, default=default, err=True)
+            except typer.Abort:
+                if sys.stdin.isatty():
+                    raise
+                ended = True
+                return None
+
+        for key, (question, default) in profile.QUESTIONS.items():
+            answer = ask(question, default)
+            while key == "profession" and answer and not profile.profession_answer(answer):
+                answer = ask(f"Choose one of {', '.join(get_args(Profession))}")
+            if answer is not None:
+                answers[key] = answer
+        supervised = bool(ask(profile.SUPERVISED_QUESTION, yes_no=True))
+        if supervised:
+            defaults = profile.supervision_defaults(answers)
+            for key, (question, _example) in profile.SUPERVISION_QUESTIONS.items():
+                answer = ask(question, defaults[key])
+                if answer is not None:
+                    answers[key] = answer
+    write_atomic(path, profile.example(path.name, answers, supervised=supervised))
+    then = f"consentgen build --state XX{' --supervisee' if supervised else ''} --practice {path}"
+    _stderr(f"wrote {path}; edit it, then: {then}", "green")
 
 
-@app.command("list")
+@app.command("list", short_help="List the jurisdictions, when each was reviewed, and their origin.")
 @_handle_errors
 def list_(
     fmt: Annotated[
-        ListFormat, typer.Option("--format", "-f", case_sensitive=False)
+        ListFormat,
+        typer.Option(
+            "--format", "-f", case_sensitive=False, help="table: to read; json: for scripts."
+        ),
     ] = ListFormat.table,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -434,11 +633,17 @@ def _cell(cell: dict[str, object]) -> str:
     return _STATUS[str(cell["status"])] + mark
 
 
-@app.command()
+@app.command(short_help="Which rules each jurisdiction has, and which are verified.")
 @_handle_errors
 def coverage(
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", case_sensitive=False)
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="table: to read; json or csv: for scripts and spreadsheets.",
+        ),
     ] = ReportFormat.table,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
@@ -518,10 +723,10 @@ def _coverage_table(data: dict) -> None:
     print(summary)
 
 
-@app.command()
+@app.command(short_help="Show a state's rules on a date, with their citations.")
 @_handle_errors
 def show(
-    state: Annotated[str, typer.Argument(help="Two-letter code or state name.")],
+    state: Annotated[str, typer.Argument(metavar="STATE", help="Two-letter code or state name.")],
     fmt: Annotated[
         ListFormat,
         typer.Option(
@@ -556,15 +761,15 @@ def show(
     sys.stdout.write("\n".join(visible(line) for line in lines) + "\n")
 
 
-@app.command()
+@app.command(short_help="Build one document per row of a CSV or JSON Lines export.")
 @_handle_errors
 def batch(
     file: Annotated[
         Path,
         typer.Argument(
             metavar="FILE",
-            help="CSV (UTF-8, Excel's BOM is fine) "
-            "or JSON Lines: id, state, setting, clients (names "
+            help="CSV (UTF-8, Excel's BOM is fine; commas, semicolons or tabs; column names in "
+            "any case) or JSON Lines: id, state, setting, clients (names "
             "separated by ;), and optionally payment, supervisee, "
             "telehealth, guardian, profession, as_of.",
         ),
@@ -587,12 +792,14 @@ def batch(
         typer.Option(
             "--format",
             "-f",
+            "--doc-format",
             metavar="FORMATS",
-            help="Comma-separated: md, html, txt, json, pdf, docx.",
+            help="The documents' formats, comma-separated: md, html, txt, json, pdf, docx.",
         ),
     ] = "md",
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Processes (default: all cores).")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, metavar="N", help="Processes (default: all cores)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace existing documents.")] = False,
     resume: Annotated[
@@ -666,7 +873,7 @@ class DiffFormat(enum.StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(short_help="What a client's document says differently between two dates.")
 @_handle_errors
 def diff(
     state: Annotated[str, typer.Option("--state", "-s", metavar="XX", help="State code or name.")],
@@ -681,13 +888,27 @@ def diff(
         typer.Option("--to", metavar="YYYY-MM-DD", help="The later date (default: today)."),
     ] = None,
     setting: Annotated[
-        SettingChoice, typer.Option(case_sensitive=False)
+        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
     ] = SettingChoice.individual,
-    payment: Annotated[PaymentChoice, typer.Option(case_sensitive=False)] = PaymentChoice.insurance,
-    supervisee: Annotated[bool, typer.Option("--supervisee")] = False,
-    telehealth: Annotated[bool, typer.Option("--telehealth")] = False,
-    profession: Annotated[ProfessionChoice | None, typer.Option(case_sensitive=False)] = None,
-    practice: Annotated[Path | None, typer.Option("--practice", "-p", metavar="FILE")] = None,
+    payment: Annotated[
+        PaymentChoice, typer.Option(case_sensitive=False, help="How the client pays (as build).")
+    ] = PaymentChoice.insurance,
+    supervisee: Annotated[
+        bool, typer.Option("--supervisee", help="The clinician is supervised (as build).")
+    ] = False,
+    telehealth: Annotated[
+        bool, typer.Option("--telehealth", help="With the telehealth section (as build).")
+    ] = False,
+    profession: Annotated[
+        ProfessionChoice | None,
+        typer.Option(case_sensitive=False, help="Default: the profile's (as build)."),
+    ] = None,
+    practice: Annotated[
+        Path | None,
+        typer.Option(
+            "--practice", "-p", metavar="FILE", help="The practice profile (YAML), as for build."
+        ),
+    ] = None,
     fmt: Annotated[
         DiffFormat,
         typer.Option(
@@ -762,14 +983,19 @@ def _diff_rich(data: dict) -> None:
             console.print(Text(visible(line), style=style))
 
 
-@app.command()
+@app.command(short_help="Which documents of a batch now need re-consent, and why.")
 @_handle_errors
 def recheck(
     manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="A batch's manifest.json.")],
     as_of: AsOfOption = None,
     practice: Annotated[
         Path | None,
-        typer.Option("--practice", "-p", metavar="FILE", help="The profile the batch used."),
+        typer.Option(
+            "--practice",
+            "-p",
+            metavar="FILE",
+            help="The practice profile the batch used (needed if it used one).",
+        ),
     ] = None,
     batch_file: Annotated[
         Path | None,
@@ -780,10 +1006,24 @@ def recheck(
         ),
     ] = None,
     formats: Annotated[
-        str, typer.Option("--format-docs", metavar="FORMATS", help="Formats of the new documents.")
+        str,
+        typer.Option(
+            "--doc-format",
+            metavar="FORMATS",
+            help="With --batch: the new documents' formats, comma-separated (as batch -f).",
+        ),
     ] = "md",
+    formats_old: Annotated[
+        str | None, typer.Option("--format-docs", hidden=True, help="Old name of --doc-format.")
+    ] = None,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", case_sensitive=False)
+        ReportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="The report: table to read; json or csv for scripts.",
+        ),
     ] = ReportFormat.table,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -797,8 +1037,11 @@ def recheck(
     from consentgen.changes import recheck_manifest
 
     when = _parse_date(as_of) or dt.date.today()
+    formats = formats_old if formats_old is not None else formats
     report = recheck_manifest(manifest, as_of=when, practice=practice,
                               data_dirs=tuple(data_dir or ()))  # fmt: skip
+    for warning in report["warnings"]:
+        _stderr(f"warning: {warning}", "yellow")
     rows = report["documents"]
     if fmt is ReportFormat.json:
         sys.stdout.write(json_text(report))
@@ -839,6 +1082,8 @@ def recheck(
                               data_dirs=tuple(data_dir or ()), default_as_of=when,
                               only_ids=changed, name_suffix=f".{when.isoformat()}",
                               as_of_over_rows=True)  # fmt: skip
+        for note in result.notes:
+            _stderr(f"warning: {note}", "yellow")
         for failure in result.failed:
             _stderr(f"error: {batch_file}:{failure}", "red")
         _stderr(f"wrote {len(result.written)} new document(s) beside the old ones in "
@@ -847,16 +1092,27 @@ def recheck(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="The law's changelog: rules that changed since a date.")
 @_handle_errors
 def changes(
     since: Annotated[
         str,
         typer.Option("--since", metavar="YYYY-MM-DD", help="List changes on or after this date."),
     ],
-    state: Annotated[str | None, typer.Option("--state", "-s", metavar="XX")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            "-s",
+            metavar="XX",
+            help="Only this state's changes and the federal ones (US: federal only).",
+        ),
+    ] = None,
     fmt: Annotated[
-        ListFormat, typer.Option("--format", "-f", case_sensitive=False)
+        ListFormat,
+        typer.Option(
+            "--format", "-f", case_sensitive=False, help="table: to read; json: for scripts."
+        ),
     ] = ListFormat.table,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -872,7 +1128,8 @@ def changes(
     for change in found:
         cites = "; ".join(c["cite"] for c in change["citations"])
         status = f" [{change['status']}]" if change.get("status") else ""
-        print(visible(f"{change['date']}  {change['state']}  {change['rule']}{status}  "
+        where = f"{change['state']} (federal)" if change.get("federal") else change["state"]
+        print(visible(f"{change['date']}  {where}  {change['rule']}{status}  "
                       f"{change['change']}  {cites}"))  # fmt: skip
     print(f"{len(found)} change(s) since {visible(since)}")
 
@@ -883,14 +1140,15 @@ class LintFormat(enum.StrEnum):
     github = "github"
 
 
-@app.command()
+@app.command(short_help="Check jurisdiction files, practice profiles and templates.")
 @_handle_errors
 def lint(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
+            metavar="[PATH]...",
             help="Files or folders: jurisdiction files, profiles, template folders. "
-            "Default: the built-in data and templates, plus --data-dir."
+            "Default: the built-in data and templates, plus --data-dir.",
         ),
     ] = None,
     fmt: Annotated[
@@ -968,11 +1226,12 @@ class SchemaKind(enum.StrEnum):
     practice = "practice"
 
 
-@app.command()
+@app.command(short_help="Print the JSON Schema of jurisdiction files or of the profile.")
 @_handle_errors
 def schema(
     kind: Annotated[
-        SchemaKind, typer.Argument(help="Which file's schema.")
+        SchemaKind,
+        typer.Argument(metavar="KIND", help="Which file's schema: jurisdiction or practice."),
     ] = SchemaKind.jurisdiction,
 ) -> None:
     """Print the JSON Schema of jurisdiction files or of the practice profile."""

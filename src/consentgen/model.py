@@ -228,18 +228,24 @@ class Practice:
     email: str | None = None
     website: str | None = None
     privacy_notice: str | None = field(
-        default=None, metadata=doc("Where clients find the HIPAA Notice of Privacy Practices.")
-    )
+        default=None,
+        metadata=doc("Where clients find the HIPAA Notice of Privacy Practices, as a whole "
+                     "sentence: 'My Notice of Privacy Practices is on my website.'"),
+    )  # fmt: skip
     after_hours: str | None = field(
-        default=None, metadata=doc("How a client reaches the practice between sessions.")
-    )
+        default=None,
+        metadata=doc("How a client reaches you between sessions, as whole sentences: 'Between "
+                     "sessions, leave me a voicemail. I reply within one business day.'"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class License:
-    type: str | None = None
+    type: str | None = field(default=None, metadata=doc("The license's letters, e.g. LMFT."))
     number: str | None = None
-    state: str | None = None
+    state: str | None = field(
+        default=None, metadata=doc("The state that issued it (or the registration), e.g. CA.")
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,8 +254,15 @@ class Clinician:
     credentials: str | None = field(default=None, metadata=doc("Degree and credentials."))
     profession: Profession | None = None
     license: License | None = None
-    registration: str | None = field(default=None, metadata=doc("Associates: registration no."))
-    employer: str | None = field(default=None, metadata=doc("Associates: employer."))
+    registration: str | None = field(
+        default=None,
+        metadata=doc("A registered, not yet licensed clinician (build with --supervisee): the "
+                     "registration's type and number, e.g. AMFT 98765."),
+    )  # fmt: skip
+    employer: str | None = field(
+        default=None,
+        metadata=doc("A registered clinician: the practice or agency that employs you."),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,7 +271,11 @@ class Fees:
     session_minutes: int | None = field(default=None, metadata={"minimum": 1})
     cancellation_hours: int | None = field(default=None, metadata={"minimum": 0})
     late_cancel_fee: float | None = field(default=None, metadata={"minimum": 0})
-    payment_methods: tuple[str, ...] = ()
+    payment_methods: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Printed as 'I accept credit cards, debit cards, or checks.' (lower case, "
+                     "plural)."),
+    )  # fmt: skip
     collections_notice_days: int | None = field(default=None, metadata={"minimum": 0})
 
 
@@ -279,14 +296,30 @@ class Communication:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordsPolicy:
-    storage: str | None = None
-    retention_note: str | None = None
-    destruction: str | None = None
+    storage: str | None = field(
+        default=None,
+        metadata=doc("Where and how records are kept, as a whole sentence: 'I keep records in "
+                     "an encrypted electronic health record.'"),
+    )  # fmt: skip
+    retention_note: str | None = field(
+        default=None,
+        metadata=doc("Your own words on keeping records, printed after the law's retention "
+                     "period, as whole sentences: 'I keep records of minors until they turn 25.'"),
+    )  # fmt: skip
+    destruction: str | None = field(
+        default=None,
+        metadata=doc("How records are destroyed, as a whole sentence: 'I shred paper records "
+                     "and securely erase electronic files.'"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class TelehealthPolicy:
-    platform: str | None = None
+    platform: str | None = field(
+        default=None,
+        metadata=doc("The video service, by name or as a short description, printed as 'I use "
+                     "Zoom for Healthcare.'"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,7 +338,11 @@ class Office:
     )
     soundproofing: bool | None = None
     white_noise: bool | None = None
-    waiting_room: str | None = None
+    waiting_room: str | None = field(
+        default=None,
+        metadata=doc("How the waiting room protects privacy, as a whole sentence: 'Staff do "
+                     "not say clients' names aloud.'"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

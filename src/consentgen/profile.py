@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -49,6 +50,8 @@ EXAMPLE = """\
 # consentgen practice profile. Every key is optional: a value left out is printed in the
 # document as a blank (________) to fill in by hand, and `consentgen build` lists what is missing.
 # Check it with: consentgen build --state CA --practice {name}
+# Values marked "a whole sentence" are printed as you write them: start with a capital letter,
+# end with a full stop, and write as "I" (or "we" for a group practice), to the client as "you".
 
 practice:
   name: {practice_name}
@@ -56,30 +59,32 @@ practice:
   phone: "(555) 555-0100"
   email: office@example.com
   website: https://example.com
-  privacy_notice: on our website and in the waiting room   # where clients find the HIPAA notice
-  after_hours: leave a voicemail; we return calls within one business day
+  # Where clients find the HIPAA Notice of Privacy Practices (a whole sentence):
+  privacy_notice: My Notice of Privacy Practices is on my website and in the waiting room.
+  # How a client reaches you between sessions (whole sentences):
+  after_hours: Between sessions, leave me a voicemail or an email. I reply within one business day.
 
 clinician:
   name: {clinician_name}
   credentials: {credentials}              # degree and credentials
   profession: {profession}                    # psychologist | counselor | social-worker | mft
-  license: {{type: {license_type}, number: {license_number}, state: {license_state}}}
-  # For an associate or other registered, unlicensed clinician:
-  # registration: AMFT 98765
-  # employer: Example Counseling Group
-
+  license: {license}
+{associate}
 fees:
   session: 180                       # dollars per session
   session_minutes: 50
   cancellation_hours: 24             # notice needed to cancel without a charge
   late_cancel_fee: 180
-  payment_methods: [credit card, debit card, check]
+  payment_methods: [credit cards, debit cards, checks]   # printed as: I accept ... or ...
   collections_notice_days: 30        # written notice before an unpaid account goes to collection
 
 supervisor:                          # used with --supervisee
-  name: Dr. Sam Rivera
-  credentials: PhD, LMFT
-  license: {{type: LMFT, number: "54321", state: CA}}
+  name: {supervisor_name}
+  credentials: {supervisor_credentials}
+  license:
+    type: {supervisor_license_type}
+    number: {supervisor_license_number}
+    state: {supervisor_license_state}
 
 policies:
   couples_secrets: no-secrets        # no-secrets | limited | held
@@ -89,17 +94,31 @@ policies:
     text: false
     fax: false
   records:
-    storage: an encrypted electronic health record with access limited to staff who need it
-    destruction: shredding and secure deletion
+    # Where and how records are kept, and how they are destroyed (whole sentences):
+    storage: I store all records in an encrypted electronic health record.
+    destruction: I shred paper records and securely erase electronic files.
   telehealth:
-    platform: a HIPAA-compliant video service with a business associate agreement
+    # The video service, by name (e.g. Zoom for Healthcare), printed as: I use ... .
+    platform: a secure video service that protects health information
 
 office:
   staff_trained: true
   devices_protected: true            # computers and phones use passwords and encryption
   soundproofing: true
   white_noise: true
-  waiting_room: staff sit away from the waiting area and do not say clients' names aloud
+  # How the waiting room protects privacy (a whole sentence):
+  waiting_room: Staff sit away from the waiting area and do not say clients' names aloud.
+"""
+
+_LICENSED = """\
+  # For an associate or other registered, unlicensed clinician (then build with --supervisee):
+  # registration: AMFT 98765          # the registration's type and number
+  # employer: Example Counseling Group
+"""
+
+_REGISTERED = """\
+  registration: {registration}     # the registration's type and number; use --supervisee
+  employer: {employer}
 """
 
 
@@ -109,16 +128,141 @@ QUESTIONS: dict[str, tuple[str, str]] = {
     "clinician_name": ("Your name", "Jordan Lee"),
     "credentials": ("Degree and credentials", "MA, LMFT"),
     "profession": ("Profession (psychologist, counselor, social-worker, mft)", "mft"),
-    "license_type": ("License type", "LMFT"),
-    "license_number": ("License number", "123456"),
-    "license_state": ("License state (two letters)", "CA"),
+    "license_type": (
+        "License or registration type (e.g. LMFT, or AMFT if not yet licensed)",
+        "LMFT",
+    ),
+    "license_number": ("License or registration number", "123456"),
+    "license_state": ("State of your license or registration (two letters)", "CA"),
 }
 
+# Asked after QUESTIONS, of a clinician who answers yes to SUPERVISED_QUESTION.
+SUPERVISED_QUESTION = (
+    "Are you registered and supervised (an associate, intern or trainee, not yet fully licensed)?"
+)
+SUPERVISION_QUESTIONS: dict[str, tuple[str, str]] = {
+    "registration": ("Registration type and number (e.g. AMFT 98765)", "AMFT 98765"),
+    "employer": ("Your employer (the practice or agency you work for)", "Example Counseling Group"),
+    "supervisor_name": ("Your supervisor's name", "Sam Rivera"),
+    "supervisor_credentials": ("Your supervisor's degree and credentials", "PhD, LMFT"),
+    "supervisor_license_type": ("Your supervisor's license type", "LMFT"),
+    "supervisor_license_number": ("Your supervisor's license number", "54321"),
+    "supervisor_license_state": ("Your supervisor's license state (two letters)", "CA"),
+}
 
-def example(name: str = "practice.yaml", answers: dict[str, str] | None = None) -> str:
-    """The commented example profile, with `answers` (from `init`'s questions) filled in."""
-    values = {key: default for key, (_question, default) in QUESTIONS.items()}
+# The example's values that name or reach the example practice: no real profile holds them, so
+# a document that prints one still holds an answer nobody gave (`guidance` warns). Values a real
+# practice may well share (MA, LMFT; CA; 50 minutes; the example's policy sentences) are not here.
+PLACEHOLDER_KEYS: tuple[str, ...] = (
+    "practice.name",
+    "practice.address",
+    "practice.phone",
+    "practice.email",
+    "practice.website",
+    "clinician.name",
+    "clinician.license.number",
+    "clinician.registration",
+    "clinician.employer",
+    "supervisor.name",
+    "supervisor.license.number",
+)
+
+
+def profession_answer(text: str) -> str | None:
+    """The profession an answer names, spelt as `--profession` accepts it (any case, `-` or
+    `_`, spaces around), or None."""
+    from typing import get_args
+
+    from consentgen.model import Profession
+
+    wanted = text.strip().lower().replace("_", "-").replace(" ", "-")
+    return wanted if wanted in get_args(Profession) else None
+
+
+def supervision_defaults(answers: dict[str, str]) -> dict[str, str]:
+    """The answer offered to each of SUPERVISION_QUESTIONS after `answers` to QUESTIONS: what a
+    registered clinician typed as a license type and number is their registration, and the
+    practice they named is their employer; else the example's."""
+    typed = {k: v.strip() for k, v in answers.items() if k in QUESTIONS and v and v.strip()}
+    changed = {k: v for k, v in typed.items() if v != QUESTIONS[k][1]}
+    registration = " ".join(changed[k] for k in ("license_type", "license_number") if k in changed)
+    defaults = {key: default for key, (_question, default) in SUPERVISION_QUESTIONS.items()}
+    if registration:
+        defaults["registration"] = registration
+    if "practice_name" in changed:
+        defaults["employer"] = changed["practice_name"]
+    return defaults
+
+
+def example(
+    name: str = "practice.yaml", answers: dict[str, str] | None = None, *, supervised: bool = False
+) -> str:
+    """The commented example profile, with `answers` (from `init`'s questions) filled in.
+
+    `supervised`: the clinician works under a registration and a supervisor; the profile then
+    holds the registration and employer, and the license only its state.
+    """
+    questions = {**QUESTIONS, **SUPERVISION_QUESTIONS}
+    values = {key: default for key, (_question, default) in questions.items()}
     values.update({k: v for k, v in (answers or {}).items() if v and v.strip()})
+    values["profession"] = profession_answer(values["profession"]) or values["profession"]
     # JSON strings are valid YAML scalars: any answer stays one plain, quoted value.
     quoted = {key: json.dumps(value.strip(), ensure_ascii=False) for key, value in values.items()}
-    return EXAMPLE.format(name=name, **quoted)
+    if supervised:
+        license = (
+            f"{{state: {quoted['license_state']}}}   # not licensed yet: the registration's state"
+        )
+        associate = _REGISTERED.format(**quoted)
+    else:
+        license = (
+            f"{{type: {quoted['license_type']}, number: {quoted['license_number']}, "
+            f"state: {quoted['license_state']}}}"
+        )
+        associate = _LICENSED
+    return EXAMPLE.format(name=name, license=license, associate=associate, **quoted)
+
+
+def example_values() -> dict[str, Any]:
+    """The example profile's value for each of PLACEHOLDER_KEYS, with every question answered
+    by the example (a supervised clinician's, so that the registration is there too)."""
+    return dict(_example_values())
+
+
+@functools.cache
+def _example_values() -> tuple[tuple[str, Any], ...]:
+    # Parsing YAML costs a build more than all the rest of its start-up: cache the result (plain
+    # data, checked on load) under the example's own text.
+    texts = (example(supervised=True), example())
+    digest = hashlib.sha256("\0".join(texts).encode("utf-8")).hexdigest()
+
+    def produce() -> tuple[tuple[tuple[str, Any], ...], Any]:
+        found = _parse_example_values(*texts)
+        return found, [list(pair) for pair in found]
+
+    def rebuild(plain: Any) -> tuple[tuple[str, Any], ...] | None:
+        scalar = (str, int, float)
+        ok = isinstance(plain, list) and all(
+            isinstance(pair, list) and len(pair) == 2 and pair[0] in PLACEHOLDER_KEYS
+            and (isinstance(pair[1], scalar) or (isinstance(pair[1], list)
+                                                 and all(isinstance(v, scalar) for v in pair[1])))
+            for pair in plain
+        )  # fmt: skip
+        return tuple((key, value) for key, value in plain) if ok else None
+
+    return cache.cached("examples", digest, produce, rebuild)
+
+
+def _parse_example_values(supervised: str, unsupervised_text: str) -> tuple[tuple[str, Any], ...]:
+    import yaml
+
+    data = yaml.safe_load(supervised)
+    unsupervised = yaml.safe_load(unsupervised_text)
+    data["clinician"]["license"] = unsupervised["clinician"]["license"]
+    found: list[tuple[str, Any]] = []
+    for key in PLACEHOLDER_KEYS:
+        value: Any = data
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            found.append((key, value))
+    return tuple(found)

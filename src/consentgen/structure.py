@@ -340,3 +340,56 @@ def _type_schema(tp: Any, defs: dict[str, Any], meta: dict[str, Any]) -> dict[st
     if tp is dt.date:
         return {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
     raise TypeError(f"no schema for {tp!r}")
+
+
+# --- The practice profile's keys, for the README ------------------------------------------------
+
+
+def profile_keys(cls: type | None = None) -> list[tuple[str, str, str]]:
+    """Every key of the practice profile (or of `cls`), as (dotted key, value, doc), in the
+    model's order: the leaves of the nested dataclasses, each with its field's `doc` metadata
+    ("" where it has none)."""
+    if cls is None:
+        from consentgen.model import PracticeProfile
+
+        cls = PracticeProfile
+    keys: list[tuple[str, str, str]] = []
+    hints = _hints(cls)
+    for f in _fields(cls):
+        tp = hints[f.name]
+        inner = [a for a in get_args(tp) if a is not type(None)] or [tp]
+        if dataclasses.is_dataclass(inner[0]) and len(inner) == 1:
+            keys.extend((f"{f.name}.{key}", value, text)
+                        for key, value, text in profile_keys(inner[0]))  # fmt: skip
+        else:
+            keys.append((f.name, _key_value(tp, dict(f.metadata)), f.metadata.get("doc", "")))
+    return keys
+
+
+def _key_value(tp: Any, meta: dict[str, Any]) -> str:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1:
+        tp = args[0]
+    if get_origin(tp) is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in get_args(tp))
+    if get_origin(tp) is tuple:
+        return f"a list of {_key_value(get_args(tp)[0], {})}"
+    if tp is bool:
+        return "`true` or `false`"
+    name = _type_name(tp)
+    if "minimum" in meta:
+        name += f", {meta['minimum']} or more"
+    return name
+
+
+def profile_keys_markdown() -> str:
+    """The README's table of the practice profile's keys (between its profile-keys markers)."""
+    lines = ["| Key | Value | What it is for |", "| --- | --- | --- |"]
+    for key, value, text in profile_keys():
+        cells = (f"`{key}`", value, " ".join(text.split()))
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m consentgen.structure: print the README's key table
+    print(profile_keys_markdown(), end="")

@@ -162,6 +162,8 @@ def load_text_lenient(text: str, display: str) -> tuple[Marked, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         reason = exc.problem or "not valid YAML"
+        if mark and _tab_at(text, mark.line, mark.column):
+            reason = f"tab character at line {line}: indent with spaces"
         raise InvalidFileError(
             [Problem(display, line, col, "error", f"YAML syntax: {reason}", "CG001")]
         ) from None
@@ -177,6 +179,17 @@ def load_text_lenient(text: str, display: str) -> tuple[Marked, list[Problem]]:
     converter = _Converter(display)
     data = converter.convert(node)
     return Marked(data, converter.marks, display, converter.value_marks), converter.problems
+
+
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """Whether the syntax error YAML reports at (line, column), 0-based, is a tab in the
+    indentation: YAML allows only spaces there, and says "found character that cannot start any
+    token" or "found a tab character that violates indentation". A tab inside a value is fine."""
+    lines = text.splitlines()
+    if line >= len(lines):
+        return False
+    indent = lines[line][: column + 1]
+    return "\t" in indent and not indent.replace("-", " ").replace("\t", " ").strip()
 
 
 class _Converter:
