@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import stat
 import time
 from collections.abc import Callable
@@ -48,7 +47,7 @@ def write_atomic(
         raise UserError(f"{path} is a symbolic link; refusing to write through it")
     if not replace and os.path.lexists(path):
         raise AlreadyExists(f"{path} already exists; use --force to replace it")
-    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(6)}.tmp"
+    tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}.tmp"  # not `secrets`: +5 ms
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
