@@ -26,11 +26,11 @@ TEMPLATE = "consultation.md.j2"
 @pytest.fixture(autouse=True)
 def _small_budget(monkeypatch):
     """Budgets small enough for a fast test, large enough for every built-in template."""
-    from consentgen.render import markdown
+    from consentgen.render import sandbox
 
-    limits = getattr(markdown, "LIMITS", None)
+    limits = getattr(sandbox, "LIMITS", None)
     if limits is not None:
-        monkeypatch.setattr(markdown, "LIMITS",
+        monkeypatch.setattr(sandbox, "LIMITS",
                             dataclasses.replace(limits, steps=30_000, seconds=3.0))  # fmt: skip
 
 
@@ -225,22 +225,22 @@ def test_lint_stops_a_runaway_template_and_reports_it_once(tmp_path, jobs):
 
 def test_builtin_templates_render_well_within_the_default_budget(monkeypatch):
     """The default budget is far above what the largest built-in document needs."""
-    from consentgen.render import markdown
+    from consentgen.render import sandbox
 
     used = []
-    real = markdown._Budget.__init__
+    real = sandbox._Budget.__init__
 
     def spy(self, limits):
         real(self, limits)
         used.append(self)
 
-    monkeypatch.setattr(markdown, "LIMITS", markdown.Limits())
-    monkeypatch.setattr(markdown._Budget, "__init__", spy)
+    monkeypatch.setattr(sandbox, "LIMITS", sandbox.Limits())
+    monkeypatch.setattr(sandbox._Budget, "__init__", spy)
     doc = build_document(Request(state="CA", setting="family", supervisee=True, telehealth=True),
                          practice=PROFILE)  # fmt: skip
     render(doc, "html")
-    most = max(markdown.LIMITS.steps - b.steps for b in used)
-    assert most * 10 < markdown.LIMITS.steps
+    most = max(sandbox.LIMITS.steps - b.steps for b in used)
+    assert most * 10 < sandbox.LIMITS.steps
 
 
 def test_lint_reports_a_template_it_cannot_read(cli, tmp_path):

@@ -82,8 +82,8 @@ def spy(self, source, name, filename):
     return parse(self, source, name, filename)
 Environment._parse = spy
 if os.environ.get("CG_STEPS"):
-    from consentgen.render import markdown
-    markdown.LIMITS = markdown.Limits(steps=int(os.environ["CG_STEPS"]))
+    from consentgen.render import sandbox
+    sandbox.LIMITS = sandbox.Limits(steps=int(os.environ["CG_STEPS"]))
 sys.argv = ["consentgen", *sys.argv[1:]]
 try:
     runpy.run_module("consentgen", run_name="__main__", alter_sys=True)
@@ -201,7 +201,8 @@ def test_compiled_templates_keep_limits_and_name_their_file_and_line(installed, 
     # A template's run-time error too; and what the loader attaches to every template.
     check = """
 import hashlib, json, sys
-from consentgen.render.markdown import TemplateFailure, make_env
+from consentgen.render.markdown import make_env
+from consentgen.render.sandbox import TemplateFailure
 from consentgen.resources import SearchPath
 env = make_env(SearchPath.make(()).template_dirs())
 t = env.get_template("sections/fees.md.j2")

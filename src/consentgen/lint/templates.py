@@ -125,7 +125,8 @@ def _render_state(
     from consentgen import compose, jurisdictions
     from consentgen.api import _env
     from consentgen.model import PracticeProfile, Request
-    from consentgen.render.markdown import template_error, to_markdown, write_document
+    from consentgen.render.markdown import to_markdown, write_document
+    from consentgen.render.sandbox import template_error
     from consentgen.resources import SearchPath
 
     path_text, origin, dirs, as_of = task
@@ -207,7 +208,7 @@ def _render_state(
 def _render_problem(
     exc: ConsentgenError, env: Any, code: str, setting: str, original: BaseException | None = None
 ) -> Problem:
-    from consentgen.render.markdown import TemplateFailure
+    from consentgen.render.sandbox import TemplateFailure
 
     found = exc.problems if isinstance(exc, TemplateFailure) else ()
     if found:  # a template failure knows its file and line

@@ -1,7 +1,7 @@
 """Built-in templates compiled when the wheel is built, so that a run does not compile them.
 
 The wheel's build (hatch_build.py) writes, with `write_package`, one Python module per built-in
-template into the top-level package `_consentgen_compiled`: the very code `_Sandbox.compile`
+template into the top-level package `_consentgen_compiled`: the very code `Sandbox.compile`
 makes from the template at run time, followed by what it was made from (the template's name, the
 sha256 of its source, the Jinja2 version, `consentgen.cache.code_stamp()` and a digest of the
 environment's code-generation settings). pip installs it with consentgen and compiles it to .pyc
