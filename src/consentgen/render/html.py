@@ -8,6 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from consentgen.model import Document
 
@@ -94,4 +95,14 @@ def to_html(document: Document, env: SandboxedEnvironment) -> str:
     html_env = env.overlay(autoescape=True, finalize=None)
     page = html_env.get_template("page.html.j2")
     css = html_env.loader.get_source(html_env, "print.css")[0]  # type: ignore[union-attr]
-    return page.render(doc=document, body=body, css=css)
+    return page.render(doc=document, body=body, css=style_text(css))
+
+
+def style_text(css: str) -> Markup:
+    """A stylesheet as the text of a <style> element: verbatim, as a <style> element's text is
+    never unescaped (HTML-escaped, `" of "` became `&#34; of &#34;`, which CSS does not read as
+    quotes), except that nothing in it can end the element: a --data-dir print.css is the
+    user's file, and `</style><script>` in it must stay text. `</` becomes `<\\/`, which CSS
+    reads as `</` in a string; elsewhere in a stylesheet (a comment, or not CSS at all) it
+    changes nothing that CSS would use."""
+    return Markup(css.replace("</", "<\\/"))
