@@ -70,22 +70,22 @@ def _wording(status: str) -> str:
     }[status]
 
 
-def test_unverified_and_missing_rules_are_flagged_for_the_therapist(tmp_path):
+def test_unverified_and_missing_rules_go_to_the_review_sheet_not_the_client_copy(tmp_path):
+    from consentgen import api
+
     data = _state(tmp_path, {"child_abuse_reporting": "mandatory"}, verified=False)
-    doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
-    child = next(s for s in doc.sections if s.id == "child_abuse_reporting")
-    assert child.unverified == (
-        "child abuse reporting (Ex. Stat. child_abuse_reporting): not yet confirmed against its "
-        "source",
-    )
-    elder = next(s for s in doc.sections if s.id == "elder_abuse_reporting")
-    assert "not in consentgen's data for Zedland" in elder.unverified[0]
+    request = Request(state="ZZ", as_of=AS_OF)
+    doc = build_document(request, data_dirs=[data])
+    assert all(s.unverified == () for s in doc.sections)
     md = render(doc, "md", data_dirs=[data])
-    assert "> **For the therapist, check before use:** child abuse reporting" in md
-    assert (
-        "Ex. Stat. child\\_abuse\\_reporting: <https://example.org/child_abuse_reporting> "
-        "(unverified)" in md
-    )
+    assert "For the therapist" not in md and "unverified" not in md
+    assert "Ex. Stat. child\\_abuse\\_reporting" in md  # cited, not linked: not an official host
+    assert "example.org" not in md
+    sheet = {i.rule: i for i in api.review_sheet(request, data_dirs=[data]).items}
+    assert sheet["ZZ.child_abuse_reporting"].pending
+    assert "not yet confirmed" in sheet["ZZ.child_abuse_reporting"].check.lower()
+    assert sheet["ZZ.elder_abuse_reporting"].statement is None
+    assert "Not in consentgen's data for Zedland" in sheet["ZZ.elder_abuse_reporting"].check
 
 
 def test_law_is_resolved_as_of_the_date():

@@ -3,6 +3,7 @@ reads in the client's document (issue 11)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -67,6 +68,12 @@ def test_strict_builds_a_profile_with_the_practices_own_values(cli, tmp_path):
                      ('"Jordan Lee"', "Ana Ruiz"), ('"123456"', '"LMFT-4471"')):  # fmt: skip
         assert old in text
         text = text.replace(old, new)
+    # --strict also refuses statements of law neither verified nor reviewed: review them.
+    from consentgen import Request, api
+
+    sheet = api.review_sheet(Request(state="CA", as_of=dt.date.fromisoformat(AS_OF)))
+    text += "reviewed:\n" + "".join(f"  - {{rule: {i.rule}, on: {AS_OF}}}\n"
+                                     for i in sheet.pending)  # fmt: skip
     practice.write_text(text, encoding="utf-8")
     result = _build(cli, practice, "CA", "--strict")
     assert result.exit_code == 0, result.stderr
@@ -110,19 +117,19 @@ def test_init_asks_about_registration_employer_and_supervisor(cli, tmp_path):
         document.stdout
     )
     assert "My supervisor's California license is LMFT number 77001." in document.stdout
-    assert not _lines(document.stderr, "--supervisee")
+    assert not _lines(document.stderr, "build with --supervisee")
 
 
 def test_build_suggests_supervisee_for_an_associates_profile_in_one_line(cli, tmp_path):
     path = tmp_path / "practice.yaml"
     cli.runner.invoke(app, ["init", str(path), "--prompt"], input=ASSOCIATE)
     result = _build(cli, path, "CA")
-    [line] = _lines(result.stderr, "--supervisee")
+    [line] = _lines(result.stderr, "build with --supervisee")
     assert line.startswith("warning: ") and "clinician.registration" in line
     # A licensed clinician's profile (the example: a supervisor block, no registration): no hint.
     (tmp_path / "licensed").mkdir()
     licensed = _build(cli, _init(cli, tmp_path / "licensed"), "CA")
-    assert not _lines(licensed.stderr, "--supervisee")
+    assert not _lines(licensed.stderr, "build with --supervisee")
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def _profile_leaves(cls: type, prefix: str = "") -> list[tuple[str, type]]:
     leaves = []
     for name, tp in typing.get_type_hints(cls, vars(model)).items():
         inner = [a for a in typing.get_args(tp) if a is not type(None)] or [tp]
-        if dataclasses.is_dataclass(inner[0]):
+        if dataclasses.is_dataclass(inner[0]) and typing.get_origin(tp) is not tuple:
             leaves += _profile_leaves(inner[0], f"{prefix}{name}.")
         else:
             leaves.append((f"{prefix}{name}", tp))

@@ -67,6 +67,45 @@ def build_document(
     return write_document(plan, practice_profile, env, data_files, sources)
 
 
+def review_sheet(
+    request: Request,
+    *,
+    practice: PathLike | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> Any:
+    """The clinician's review sheet for the document `request` would build (review.Sheet): every
+    statement of law in it, its citations and where they were read, whether it is verified and
+    whether the practice has reviewed it (the profile's `reviewed`). A `reviewed` entry naming
+    no known rule is an InvalidFileError at its line:col."""
+    from consentgen import review
+
+    as_of = request.as_of or dt.date.today()
+    law, _, _ = prepare_law(request.state, as_of, data_dirs)
+    request = dataclasses.replace(request, state=law.state.code, as_of=as_of)
+    practice_profile = load_profile(practice)
+    path = None if practice is None or isinstance(practice, PracticeProfile) else Path(practice)
+    review.check_reviews(practice_profile, path, _search(data_dirs))
+    return review.build_sheet(compose.plan(request, law, practice_profile), practice_profile)
+
+
+REVIEW_FORMATS = ("md", "html", "json")
+
+
+def render_review(
+    sheet: Any, format: str = "md", *, data_dirs: tuple[PathLike, ...] | list[PathLike] = ()
+) -> str:
+    """A review sheet as md, html or json text."""
+    from consentgen import review
+
+    if format not in REVIEW_FORMATS:
+        raise UserError(f"unknown format '{format}' for a review sheet; choose "
+                        f"{', '.join(REVIEW_FORMATS)}")  # fmt: skip
+    if format == "json":
+        return review.to_json(sheet)
+    env = _env(tuple(_search(data_dirs).template_dirs()))
+    return review.to_html(sheet, env) if format == "html" else review.to_markdown(sheet, env)
+
+
 def prepare_law(
     state: str, as_of: dt.date, data_dirs: tuple[PathLike, ...] | list[PathLike] = ()
 ) -> tuple[jurisdictions.ResolvedLaw, tuple[Source, ...], list[tuple[str, str]]]:

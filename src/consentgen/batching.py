@@ -396,8 +396,11 @@ def run(
     only_ids: set[str] | None = None,
     name_suffix: str = "",
     as_of_over_rows: bool = False,
+    strict: bool = False,
 ) -> Result:
-    """Build every row's documents into `out_dir`; see the module's docstring."""
+    """Build every row's documents into `out_dir`; see the module's docstring. `strict`: when
+    any row's document has statements of law neither verified nor reviewed (review.py), those
+    rows fail and nothing at all is written."""
     from consentgen.api import FORMATS, load_profile
 
     for fmt in formats:
@@ -411,6 +414,16 @@ def run(
     _check_extras(formats)
     result = Result(failed=list(failures), unknown_columns=unknown)
     result.notes.extend(_comma_notes(rows, only_ids))
+    if strict:
+        held = _unreviewed(rows, profile, practice, data_dirs, default_as_of, only_ids,
+                           as_of_over_rows)  # fmt: skip
+        if held:
+            result.failed.extend(held)
+            result.failed.sort(key=lambda f: f.line)
+            result.notes.append(f"--strict: {len(held)} row(s) have statements of law neither "
+                                "verified nor reviewed (see `consentgen review`); nothing was "
+                                "written")  # fmt: skip
+            return result
     jobs = _jobs(jobs, result)
     out = _prepare(out_dir)
     with _locked(out, result):
@@ -435,6 +448,37 @@ def run(
         _drop_journal(out)
     result.failed.sort(key=lambda f: f.line)
     return result
+
+
+def _unreviewed(
+    rows: list[Row], profile: PracticeProfile, practice: Path | PracticeProfile | None,
+    data_dirs: tuple[Path, ...], default_as_of: dt.date | None, only_ids: set[str] | None,
+    as_of_over_rows: bool,
+) -> list[Failure]:  # fmt: skip
+    """For --strict: a failure for each row whose document would hold statements of law neither
+    verified nor reviewed (and for each row whose state is unknown), before anything is written."""
+    from consentgen import compose, review
+
+    search = _search_path(data_dirs)
+    review.check_reviews(profile, practice if isinstance(practice, Path) else None, search)
+    as_of = default_as_of or dt.date.today()
+    failures = []
+    for row in rows:
+        if only_ids is not None and row.id not in only_ids:
+            continue
+        try:
+            code = jurisdictions.normalize_code(row.request.state, search)
+        except UserError as exc:
+            failures.append(Failure(row.line, row.id, _state_message(exc)))
+            continue
+        row_date = None if as_of_over_rows else row.request.as_of
+        request = dataclasses.replace(row.request, state=code, as_of=row_date or as_of)
+        law = resolved_law(code, request.as_of, data_dirs)[0]
+        pending = review.build_sheet(compose.plan(request, law, profile), profile).pending
+        if pending:
+            failures.append(Failure(row.line, row.id, f"{len(pending)} statement(s) of law are "
+                                    "neither verified nor reviewed (--strict)"))  # fmt: skip
+    return failures
 
 
 def _comma_notes(rows: list[Row], only_ids: set[str] | None) -> list[str]:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal, NoReturn, ParamSpec, get_args
+from typing import Annotated, Any, Literal, NoReturn, ParamSpec, get_args
 
 import typer
 import typer.core
@@ -432,7 +432,8 @@ def build(
         typer.Option(
             "--strict",
             help="Refuse (exit 2) a document that prints a value still equal to the example "
-            "profile's (as `consentgen init` wrote it).",
+            "profile's (as `consentgen init` wrote it), and (exit 1) one with statements of "
+            "law neither verified nor reviewed (see `consentgen review`); nothing is written.",
         ),
     ] = False,
     as_of: AsOfOption = None,
@@ -472,6 +473,10 @@ def build(
     for notice in notices:
         if strict and notice.error_when_strict:
             _fail(f"{notice.message} (--strict)")
+    sheet = api.review_sheet(request, practice=practice, data_dirs=data_dir or ())
+    to_check = _to_check_line(sheet, request, practice, data_dir)
+    if strict and to_check:
+        _fail(f"{to_check} (--strict)", code=1)
     text = api.render(document, out_format, data_dirs=data_dir or ())
     if output is None:
         sys.stdout.write(str(text))
@@ -488,17 +493,140 @@ def build(
             f"to fill in: {shown}",
             "yellow",
         )
-    unverified = sum(len(s.unverified) for s in document.sections)
-    if unverified:
-        _stderr(
-            f"warning: {unverified} statement(s) of law are marked for you to check "
-            "(unverified in consentgen's data)",
-            "yellow",
-        )
+    if to_check:
+        _stderr(f"warning: {to_check}", "yellow")
     for notice in notices:
         _stderr(f"warning: {notice.message}", "yellow")
     if output is not None:
         _stderr(f"wrote {output} ({out_format})", "green")
+
+
+def _to_check_line(sheet: Any, request: Any, practice: Path | None,
+                   data_dir: list[Path] | None) -> str | None:  # fmt: skip
+    """The one line about statements of law neither verified nor reviewed, with the command
+    that lists them (no client names), or None."""
+    pending = len(sheet.pending)
+    if not pending:
+        return None
+    words = ["consentgen", "review", "--state", request.state, "--setting", request.setting]
+    if request.payment != "insurance":
+        words += ["--payment", request.payment]
+    words += ["--supervisee"] * request.supervisee + ["--telehealth"] * request.telehealth
+    if request.profession:
+        words += ["--profession", request.profession]
+    if request.as_of:
+        words += ["--as-of", request.as_of.isoformat()]
+    if practice is not None:
+        words += ["--practice", str(practice)]
+    for folder in data_dir or ():
+        words += ["--data-dir", str(folder)]
+    import shlex
+
+    return (f"{pending} statement(s) of law in this document are neither verified in "
+            f"consentgen's data nor reviewed by you; to see them: {shlex.join(words)}")  # fmt: skip
+
+
+@app.command(short_help="The clinician's review sheet: each statement of law, to check.")
+@_handle_errors
+def review(
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            "-s",
+            metavar="XX",
+            help="Two-letter code (any case) or state name, as for build.",
+        ),
+    ],
+    setting: Annotated[
+        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
+    ] = SettingChoice.individual,
+    payment: Annotated[
+        PaymentChoice, typer.Option(case_sensitive=False, help="As for build.")
+    ] = PaymentChoice.insurance,
+    supervisee: Annotated[bool, typer.Option("--supervisee", help="As for build.")] = False,
+    telehealth: Annotated[bool, typer.Option("--telehealth", help="As for build.")] = False,
+    profession: Annotated[
+        ProfessionChoice | None, typer.Option(case_sensitive=False, help="Default: the profile's.")
+    ] = None,
+    client: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--client", metavar="NAME", help="Accepted as for build; the sheet names no client."
+        ),
+    ] = None,
+    guardian: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--guardian", metavar="NAME", help="Accepted as for build; the sheet names no one."
+        ),
+    ] = None,
+    practice: Annotated[
+        Path | None,
+        typer.Option(
+            "--practice",
+            "-p",
+            metavar="FILE",
+            help="The practice profile (YAML); its `reviewed` list marks your checks.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        FormatChoice | None,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            help="md, html or json. Default: from -o's extension, else md.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write here (mode 0600) instead of stdout."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any statement still needs a check.")
+    ] = False,
+    as_of: AsOfOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the clinician's review sheet for the document `build` would write with the same
+    options: every statement of law in it, its section, its citations and the pages they were
+    read in, whether consentgen's data has it verified, what to check (with the deadlines and
+    agencies for making a report), and whether your practice has reviewed it.
+
+    Record a review in the practice profile: reviewed: [{rule: CA.privilege, on: 2026-11-30,
+    by: "J. Lee"}]. It counts until the rule's data changes after that day.
+    """
+    from consentgen import api
+    from consentgen.model import Request
+
+    out_format = _output_format(output, fmt)
+    if out_format not in api.REVIEW_FORMATS:
+        _fail(f"a review sheet is md, html or json, not {out_format}")
+    if output is not None:
+        _check_output(output, force)
+    if guardian and setting is not SettingChoice.minor:
+        _fail("--guardian is only for --setting minor")
+    request = Request(
+        state=state, setting=setting.value, payment=payment.value, supervisee=supervisee,
+        telehealth=telehealth, profession=profession.value if profession else None,
+        as_of=_parse_date(as_of),
+    )  # fmt: skip
+    sheet = api.review_sheet(request, practice=practice, data_dirs=data_dir or ())
+    text = api.render_review(sheet, out_format, data_dirs=data_dir or ())
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(output, text, replace=force)
+    pending = len(sheet.pending)
+    _stderr(f"{pending} of {len(sheet.items)} statement(s) of law need your check"
+            + (f"; wrote {output} ({out_format})" if output is not None else ""),
+            "yellow" if pending else "green")  # fmt: skip
+    if strict and pending:
+        raise typer.Exit(1)
 
 
 @app.command(short_help="Write a commented practice profile to edit.")
@@ -808,6 +936,14 @@ def batch(
             "--resume", help="Skip rows whose documents exist with the manifest's checksum."
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Write nothing (exit 1) when any row's document has "
+            "statements of law neither verified nor reviewed; those rows are listed.",
+        ),
+    ] = False,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -825,6 +961,7 @@ def batch(
             file, out_dir, practice=practice, formats=wanted or ("md",), jobs=jobs,
             force=force, resume=resume, data_dirs=tuple(data_dir or ()),
             default_as_of=_parse_date(as_of), progress=bar.update if bar else None,
+            strict=strict,
         )  # fmt: skip
     finally:
         if bar:

@@ -6,9 +6,11 @@ facts decide the signature blocks). It formats nothing: the section templates wr
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from dataclasses import dataclass
 
-from consentgen.jurisdictions import ResolvedLaw
+from consentgen.jurisdictions import NAMES, ResolvedLaw
 from consentgen.model import DocCitation, PracticeProfile, Request, Signature
 
 ETHICS_CODES: dict[str, str] = {
@@ -29,11 +31,86 @@ PROFESSION_NAMES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class SectionPlan:
+    """A section of the client's copy. It holds nothing for the clinician: `citations` carry
+    official links only, and `unverified` is always empty (what is left to check goes to the
+    review sheet, review.py, which reads the law itself)."""
+
     id: str
     title: str
     rules: tuple[str, ...] = ()
     citations: tuple[DocCitation, ...] = ()
     unverified: tuple[str, ...] = ()
+
+
+# --- Official sources: the only pages the client's copy links to --------------------------------
+
+# Federal law's official publishers and the agencies that issue the rules in US.yaml.
+FEDERAL_HOSTS = (
+    "ecfr.gov", "govinfo.gov", "federalregister.gov", "gpo.gov", "congress.gov",
+    "uscode.house.gov", "supremecourt.gov", "hhs.gov", "cms.gov", "fcc.gov", "samhsa.gov",
+    "dol.gov",
+)  # fmt: skip
+# Federal sites that summarize state law: never a state rule's official source.
+_FEDERAL_ONLY = (*FEDERAL_HOSTS, "childwelfare.gov")
+# A state's own sites whose domain names neither its code nor its name (legislatures, courts,
+# boards), and official ones outside .gov, as found in jurisdictions/*.yaml.
+STATE_HOSTS: dict[str, tuple[str, ...]] = {
+    "AK": ("akleg.gov",), "AL": ("albme.gov",), "AZ": ("azleg.gov", "azag.gov", "azbbhe.us"),
+    "DC": ("dccouncil.gov", "dccouncil.us"), "FL": ("flsenate.gov",), "IL": ("ilga.gov",),
+    "KS": ("ksrevisor.org", "ksbsrb.org"), "MA": ("mass.gov", "malegislature.gov"),
+    "ME": ("mainelegislature.org",), "NC": ("ncleg.gov", "ncswboard.gov", "ncbmft.org",
+    "ncpsychologyboard.org", "ncblcmhc.org"), "ND": ("ndcourts.gov",),
+    "NJ": ("njconsumeraffairs.gov",), "NY": ("nysenate.gov", "nysed.gov"),
+    "OK": ("oscn.net",), "PA": ("pacodeandbulletin.gov",), "RI": ("rilegislature.gov",),
+    "SC": ("scstatehouse.gov",), "SD": ("sdlegislature.gov",), "UT": ("utcourts.gov",),
+    "WV": ("courtswv.gov", "wvlegislature.gov", "wvbec.org"), "WY": ("wyo.gov", "wyoleg.gov"),
+}  # fmt: skip
+# Pages on official hosts that are commentary, not law: committee analyses ("cfa" files).
+_COMMENTARY_PATH = re.compile(r"_cfa_|analysis", re.IGNORECASE)
+# An address safe to put inside a Markdown link as it is: no spaces, brackets or quotes.
+_LINKABLE = re.compile(r"https?://[A-Za-z0-9.-]+(?::443)?(?:[/?#][^\s<>()\[\]\\\"'`]*)?")
+
+
+def _under(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def is_official_source(url: str, jurisdiction: str) -> bool:
+    """Whether `url` is an official source of `jurisdiction`'s law (a two-letter code, or US):
+    the only kind of page the client's copy links to.
+
+    Federal law: the official publishers (eCFR, govinfo, the Federal Register, GPO, Congress)
+    and the agencies that issue the rules (HHS, CMS, FCC, SAMHSA, DOL). A state's law: a host of
+    that state's government, i.e. under .gov or state.XX.us whose labels hold the state's code
+    (leginfo.legislature.ca.gov, texreg.sos.state.tx.us) or whose name holds the state's name
+    (oregon.gov, nebraskalegislature.gov), or a host listed in STATE_HOSTS for it; never a
+    county's or a federal summary (childwelfare.gov). Everything else (docslib.org, casetext,
+    law firms' blogs, another state's pages) is a research page: it goes to the review sheet.
+    """
+    if not _LINKABLE.fullmatch(url):
+        return False
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if _COMMENTARY_PATH.search(parts.path + "?" + parts.query):
+        return False
+    if jurisdiction == "US":
+        return _under(host, FEDERAL_HOSTS)
+    code = jurisdiction.lower()
+    if _under(host, _FEDERAL_ONLY) or "county" in host:
+        return False
+    if _under(host, STATE_HOSTS.get(jurisdiction, ())):
+        return True
+    labels = host.split(".")
+    government = host.endswith(".gov") or host.endswith(f".state.{code}.us")
+    name = NAMES.get(jurisdiction, "").lower().replace(" ", "")
+    own = code in labels[:-1] or bool(name and name in host.replace("-", ""))
+    return government and own
+
+
+def _client_citation(rule: str, cite: str, url: str, origin: str, verified: bool) -> DocCitation:
+    """A citation as the client's copy holds it: the link only where it is official."""
+    official = url if is_official_source(url, origin) else ""
+    return DocCitation(rule=rule, cite=cite, source_url=official, verified=verified)
 
 
 @dataclass(frozen=True)
@@ -76,7 +153,9 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows: list[tuple[str, str, tuple[str, ...]]] = list(_CORE_BEFORE)
     if request.payment == "insurance":
         rows.append(("insurance", "Insurance and managed care", ("insurance_disclosures",)))
-    else:
+    elif law.rules.get("good_faith_estimate") is not None:
+        # The right exists only from its first form's effective date (the No Surprises Act's
+        # estimate began 2022-01-01); before that a self-pay client has no such section.
         rows.append(
             ("good_faith_estimate", "Your right to a good faith estimate", ("good_faith_estimate",))
         )
@@ -109,7 +188,7 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows.append(("emergencies", "Emergencies", ("crisis_line",)))
 
     sections = [_section(sid, title, names, law) for sid, title, names in rows]
-    sections = [_with_extra(s, disclosures, boards) for s in sections]
+    sections = [_with_extra(s, disclosures, law.state.code) for s in sections]
     every = _all_citations(sections)
     sections.append(SectionPlan("legal_basis", "Legal basis", (), every, ()))
     return Plan(
@@ -124,63 +203,50 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
 
 
 def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> SectionPlan:
+    """A section and the official citations behind it. What is missing or unconfirmed is not
+    recorded here: the review sheet finds it in the law (review.py)."""
     citations: list[DocCitation] = []
-    unverified: list[str] = []
     for name in names:
         rule = law.rules.get(name)
         if rule is None:
-            unverified.append(
-                f"{_label(name)}: not in consentgen's data for {law.state.name} on "
-                f"{law.as_of.isoformat()}; add it before use"
-            )
             continue
-        for c in rule.citations:
-            citations.append(
-                DocCitation(rule=name, cite=c.cite, source_url=c.source_url, verified=rule.verified)
-            )
-        if not rule.verified:
-            cites = "; ".join(c.cite for c in rule.citations)
-            unverified.append(f"{_label(name)} ({cites}): not yet confirmed against its source")
-    return SectionPlan(sid, title, names, tuple(citations), tuple(unverified))
+        origin = law.origins.get(name, law.state.code)
+        citations += [_client_citation(name, c.cite, c.source_url, origin, rule.verified)
+                      for c in rule.citations if not _COMMENTARY_CITE.search(c.cite)]  # fmt: skip
+    return SectionPlan(sid, title, names, tuple(citations), ())
 
 
-def _with_extra(section: SectionPlan, disclosures: tuple, boards: tuple) -> SectionPlan:
-    """Required disclosures and licensing boards carry their own citations and verification."""
+# A "citation" that is commentary on the law, not the law: the review sheet lists it.
+_COMMENTARY_CITE = re.compile(
+    r"\b(analysis|advisory|fact sheet|FAQ|description|summary|department of health)\b", re.I
+)
+
+
+def _with_extra(section: SectionPlan, disclosures: tuple, state: str) -> SectionPlan:
+    """Required disclosures carry their own citations (`state`: the code they belong to)."""
     citations = list(section.citations)
-    unverified = list(section.unverified)
     if section.id == "state_notices":
         for d in disclosures:
             citations += [
-                DocCitation(
-                    rule=f"required_disclosures.{d.id}",
-                    cite=c.cite,
-                    source_url=c.source_url,
-                    verified=d.verified,
-                )
+                _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state,
+                                 d.verified)
                 for c in d.citations
-            ]
-            if not d.verified:
-                unverified.append(
-                    f"notice '{d.title}' ({'; '.join(c.cite for c in d.citations)}): "
-                    "not yet confirmed against its source"
-                )
-    if section.id == "client_rights":
-        unverified += [
-            f"contact details of the {b.name}: not yet confirmed" for b in boards if not b.verified
-        ]
-    return SectionPlan(
-        section.id, section.title, section.rules, tuple(citations), tuple(unverified)
-    )
+                if not _COMMENTARY_CITE.search(c.cite)
+            ]  # fmt: skip
+    return SectionPlan(section.id, section.title, section.rules, tuple(citations), ())
 
 
 def _all_citations(sections: list[SectionPlan]) -> tuple[DocCitation, ...]:
-    """Every citation once, grouped by rule in the order the document first uses it."""
+    """Every citation once per rule (one entry for a cite read in several places, linked where
+    any of them is official), grouped by rule in the order the document first uses it."""
     seen: dict[tuple[str, str], DocCitation] = {}
     order: dict[str, int] = {}
     for s in sections:
         for c in s.citations:
             order.setdefault(c.rule, len(order))
-            seen.setdefault((c.cite, c.source_url), c)
+            known = seen.setdefault((c.rule, c.cite), c)
+            if not known.source_url and c.source_url:
+                seen[(c.rule, c.cite)] = c
     return tuple(sorted(seen.values(), key=lambda c: order[c.rule]))
 
 

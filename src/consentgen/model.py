@@ -346,6 +346,22 @@ class Office:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Review:
+    rule: str = field(
+        metadata={
+            "pattern": r"^[A-Z]{2}\.[a-z][a-z0-9_]*(\.[a-z0-9_-]+)?$",
+            **doc("The rule you checked, as the review sheet names it: CA.privilege, "
+                  "US.crisis_line, CA.required_disclosures.bbs_notice."),
+        }
+    )  # fmt: skip
+    on: dt.date = field(
+        metadata=doc("The day you checked it. It counts until the rule's data changes after "
+                     "that day (its effective or revised date is later).")
+    )  # fmt: skip
+    by: str | None = field(default=None, metadata=doc("Who checked it."))
+
+
+@dataclass(frozen=True, kw_only=True)
 class PracticeProfile:
     practice: Practice = field(default_factory=Practice)
     clinician: Clinician = field(default_factory=Clinician)
@@ -353,6 +369,12 @@ class PracticeProfile:
     supervisor: Supervisor = field(default_factory=Supervisor)
     policies: Policies = field(default_factory=Policies)
     office: Office = field(default_factory=Office)
+    reviewed: tuple[Review, ...] = field(
+        default=(),
+        metadata=doc("Statements of law the practice has checked itself, from `consentgen "
+                     "review`: each {rule, on, by}. The review sheet marks them reviewed, and "
+                     "`build` stops warning about them."),
+    )  # fmt: skip
 
 
 # --- A request and the Document it produces ----------------------------------------------------
