@@ -98,9 +98,19 @@ def load_file(path: Path, origin: str) -> LoadedFile:
         # Cached data is the file's parsed YAML, validated again exactly as the file would be.
         return _validate(yamlio.Marked(cache.plain_to_yaml(plain), {}, str(path)), path)
 
-    # Only a file that passed validation is cached, under its checksum and its name.
-    jurisdiction = cache.cached("jurisdictions", f"{path.stem}\0{digest}", produce, rebuild)
+    # Only a file that passed validation is cached, under its checksum and its name; in this
+    # process too (a build, its review sheet and a batch load the same files again and again).
+    key = (path.stem, digest)
+    jurisdiction = _validated.get(key)
+    if jurisdiction is None:
+        jurisdiction = cache.cached("jurisdictions", f"{path.stem}\0{digest}", produce, rebuild)
+        if len(_validated) >= 256:
+            _validated.clear()
+        _validated[key] = jurisdiction
     return LoadedFile(jurisdiction, path, origin, digest)
+
+
+_validated: dict[tuple[str, str], Jurisdiction] = {}
 
 
 def _validate(marked: yamlio.Marked, path: Path) -> Jurisdiction:
