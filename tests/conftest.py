@@ -29,6 +29,11 @@ def _isolated_environment(
 ) -> None:
     monkeypatch.delenv("CONSENTGEN_PATH", raising=False)
     monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+    # Each test starts as a new process would: nothing validated or derived in memory yet.
+    from consentgen import jurisdictions, profile
+
+    jurisdictions._validated.clear()
+    profile._example_values.cache_clear()
 
 
 class Cli:

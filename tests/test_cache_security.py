@@ -29,6 +29,9 @@ FOREIGN_UID = 65534  # nobody
 
 
 def _build(cli, out: Path):
+    from consentgen import jurisdictions
+
+    jurisdictions._validated.clear()  # as a new process would start
     result = cli(*BUILD, "-o", out, "--force")
     assert "Traceback" not in result.stderr
     return result
@@ -65,6 +68,16 @@ def _plant_law(folder: Path) -> None:
     assert _rewrite(folder, "jurisdictions", change)
 
 
+@pytest.fixture(autouse=True)
+def _as_new_processes(monkeypatch):
+    """Each build here stands for a new process: nothing validated earlier in this one."""
+    from consentgen import jurisdictions
+
+    monkeypatch.setattr(jurisdictions, "_validated", {})
+    yield
+    jurisdictions._validated.clear()
+
+
 @pytest.fixture
 def cache_folder(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "cache"
@@ -78,7 +91,7 @@ def test_folders_are_private_and_entries_are_plain_json(cli, tmp_path, cache_fol
         mode = stat.S_IMODE(path.lstat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
     entries = _entries(cache_folder)
-    assert {p.parent.name for p in entries} == {"html", "jurisdictions", "profiles"}
+    assert {p.parent.name for p in entries} == {"examples", "html", "jurisdictions", "profiles"}
     assert {p for p in cache_folder.rglob("*") if p.is_file()} == set(entries)
     for path in entries:
         entry = json.loads(path.read_text())
@@ -258,6 +271,9 @@ def test_corrupted_truncated_or_foreign_entries_are_rebuilt_never_trusted(tmp_pa
     request = Request(state="CA", setting="couples", clients=("A B",), as_of=DAY)
 
     def document() -> tuple[str, str]:
+        from consentgen import jurisdictions
+
+        jurisdictions._validated.clear()  # as a new process would start
         doc = build_document(request, practice=PROFILE)
         return render(doc, "md"), render(doc, "html")
 
@@ -337,3 +353,11 @@ def test_an_edited_template_is_used_by_a_long_lived_process(tmp_path):
     second = render(build_document(request, data_dirs=[data]), "md")
     assert "Edited while the process ran." not in first
     assert "Edited while the process ran." in second
+
+
+def test_without_posix_owners_the_cache_still_works(tmp_path, cache_folder, monkeypatch):
+    """Windows has no os.geteuid and no meaningful mode bits: no crash, and the cache is used."""
+    monkeypatch.delattr(cache.os, "geteuid")
+    doc = build_document(Request(state="CA", as_of=DAY), practice=PROFILE)
+    assert render(doc, "html")
+    assert _entries(cache_folder)

@@ -103,9 +103,16 @@ def _checked_root(path: Path) -> Path | None:
     return path
 
 
+def _uid() -> int | None:
+    """This user's id; None where the system has none (Windows: folder ACLs are not checked)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
 def _unsafe_ancestor(folder: Path) -> str | None:
     """Why a folder above the cache lets another user swap the cache folder, or None."""
-    uid = os.geteuid()
+    uid = _uid()
+    if uid is None:
+        return None
     for parent in (folder, *folder.parents):
         try:
             info = parent.lstat()
@@ -133,7 +140,9 @@ def _secure_folder(path: Path) -> str | None:
         return f"it cannot be inspected ({exc.strerror or exc})"
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         return "it is not a plain folder"
-    if info.st_uid != os.geteuid():
+    if _uid() is None:
+        return None  # no POSIX owner or mode bits to check
+    if info.st_uid != _uid():
         return "it belongs to another user"
     if info.st_mode & 0o022:
         return "other users can write in it"
@@ -219,8 +228,7 @@ def load(kind: str, key: str) -> Any:
             info = os.fstat(fh.fileno())
             if (
                 not stat.S_ISREG(info.st_mode)
-                or info.st_uid != os.geteuid()
-                or info.st_mode & 0o022
+                or (_uid() is not None and (info.st_uid != _uid() or info.st_mode & 0o022))
                 or info.st_size > MAX_ENTRY_BYTES
             ):
                 return None
