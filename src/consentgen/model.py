@@ -121,8 +121,38 @@ class PrivilegeRule(Rule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssociateTitle:
+    """The state's own title for a registered or provisional clinician who is not yet fully
+    licensed in one profession (an associate, intern or candidate)."""
+
+    profession: Profession
+    title: str = field(
+        metadata=doc("The title as the statute or rule gives it, in title case, e.g. 'Associate "
+                     "Marriage and Family Therapist', 'LPC Associate'.")
+    )  # fmt: skip
+    article: Literal["a", "an"] = field(
+        metadata=doc("The article the client's document puts before the title: 'an' Associate "
+                     "..., 'an' LPC Associate, 'a' Registered ... Intern.")
+    )  # fmt: skip
+    citations: tuple[Citation, ...] = field(
+        metadata={"min_items": 1, **doc("The statute or rule that gives the title, each with "
+                                        "the public page it was read in.")}
+    )  # fmt: skip
+    verified: bool = field(
+        metadata=doc("True only when the title was read in the statute's, rule's or board's "
+                     "own text.")
+    )  # fmt: skip
+    notes: str | None = field(default=None, metadata=doc("Maintainers' notes; never rendered."))
+
+
+@dataclass(frozen=True, kw_only=True)
 class SupervisionRule(Rule):
     required_items: tuple[str, ...] = ()
+    titles: tuple[AssociateTitle, ...] = field(
+        default=(),
+        metadata=doc("The state's titles for clinicians who are not yet fully licensed, at most "
+                     "one per profession; a supervisee's document calls the clinician by it."),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,11 +252,13 @@ class Jurisdiction:
 
 @dataclass(frozen=True, kw_only=True)
 class Practice:
-    name: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    website: str | None = None
+    name: str | None = field(default=None, metadata=doc("The practice's name, as clients know it."))
+    address: str | None = field(default=None, metadata=doc("The office's street address."))
+    phone: str | None = field(default=None, metadata=doc("The phone number clients call."))
+    email: str | None = field(default=None, metadata=doc("The email address clients write to."))
+    website: str | None = field(
+        default=None, metadata=doc("The practice's website, printed as a link: https://...")
+    )
     privacy_notice: str | None = field(
         default=None,
         metadata=doc("Where clients find the HIPAA Notice of Privacy Practices, as a whole "
@@ -242,7 +274,9 @@ class Practice:
 @dataclass(frozen=True, kw_only=True)
 class License:
     type: str | None = field(default=None, metadata=doc("The license's letters, e.g. LMFT."))
-    number: str | None = None
+    number: str | None = field(
+        default=None, metadata=doc("The license number, as the board prints it.")
+    )
     state: str | None = field(
         default=None, metadata=doc("The state that issued it (or the registration), e.g. CA.")
     )
@@ -250,9 +284,13 @@ class License:
 
 @dataclass(frozen=True, kw_only=True)
 class Clinician:
-    name: str | None = None
+    name: str | None = field(default=None, metadata=doc("Your name, as it appears on the form."))
     credentials: str | None = field(default=None, metadata=doc("Degree and credentials."))
-    profession: Profession | None = None
+    profession: Profession | None = field(
+        default=None,
+        metadata=doc("Picks the ethics code, the board and the rules for your profession (build "
+                     "--profession overrides it)."),
+    )  # fmt: skip
     license: License | None = None
     registration: str | None = field(
         default=None,
@@ -267,31 +305,65 @@ class Clinician:
 
 @dataclass(frozen=True, kw_only=True)
 class Fees:
-    session: float | None = field(default=None, metadata={"minimum": 0})
-    session_minutes: int | None = field(default=None, metadata={"minimum": 1})
-    cancellation_hours: int | None = field(default=None, metadata={"minimum": 0})
-    late_cancel_fee: float | None = field(default=None, metadata={"minimum": 0})
+    session: float | None = field(
+        default=None, metadata={"minimum": 0, **doc("The fee for one session, in dollars.")}
+    )
+    session_minutes: int | None = field(
+        default=None, metadata={"minimum": 1, **doc("How long a session lasts, in minutes.")}
+    )
+    cancellation_hours: int | None = field(
+        default=None,
+        metadata={
+            "minimum": 0,
+            **doc("Hours of notice a client gives to cancel without a charge."),
+        },
+    )
+    late_cancel_fee: float | None = field(
+        default=None,
+        metadata={
+            "minimum": 0,
+            **doc("The charge, in dollars, for a late cancellation or a missed session."),
+        },
+    )
     payment_methods: tuple[str, ...] = field(
         default=(),
         metadata=doc("Printed as 'I accept credit cards, debit cards, or checks.' (lower case, "
                      "plural)."),
     )  # fmt: skip
-    collections_notice_days: int | None = field(default=None, metadata={"minimum": 0})
+    collections_notice_days: int | None = field(
+        default=None,
+        metadata={
+            "minimum": 0,
+            **doc("Days of written notice before an unpaid account goes to collection."),
+        },
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class Supervisor:
-    name: str | None = None
-    credentials: str | None = None
-    license: License | None = None
+    name: str | None = field(
+        default=None, metadata=doc("Your supervisor's name (build with --supervisee).")
+    )
+    credentials: str | None = field(
+        default=None, metadata=doc("Your supervisor's degree and credentials.")
+    )
+    license: License | None = field(default=None, metadata=doc("Your supervisor's license."))
 
 
 @dataclass(frozen=True, kw_only=True)
 class Communication:
-    email: bool | None = None
-    text: bool | None = None
-    encrypted_email: bool | None = None
-    fax: bool | None = None
+    email: bool | None = field(
+        default=None, metadata=doc("Whether you email clients (scheduling, brief messages).")
+    )
+    text: bool | None = field(
+        default=None, metadata=doc("Whether you text clients (scheduling only).")
+    )
+    encrypted_email: bool | None = field(
+        default=None, metadata=doc("Whether your email to clients is encrypted.")
+    )
+    fax: bool | None = field(
+        default=None, metadata=doc("Whether you send or receive records by fax.")
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,7 +396,12 @@ class TelehealthPolicy:
 
 @dataclass(frozen=True, kw_only=True)
 class Policies:
-    couples_secrets: SecretsPolicy | None = None
+    couples_secrets: SecretsPolicy | None = field(
+        default=None,
+        metadata=doc("What you do with what one partner or family member tells you alone: "
+                     "no-secrets (you may share it), limited (you decide case by case) or held "
+                     "(you keep it private)."),
+    )  # fmt: skip
     communication: Communication = field(default_factory=Communication)
     records: RecordsPolicy = field(default_factory=RecordsPolicy)
     telehealth: TelehealthPolicy = field(default_factory=TelehealthPolicy)
@@ -332,12 +409,19 @@ class Policies:
 
 @dataclass(frozen=True, kw_only=True)
 class Office:
-    staff_trained: bool | None = None
+    staff_trained: bool | None = field(
+        default=None,
+        metadata=doc("true: office staff are trained in privacy; false: you have no office staff."),
+    )
     devices_protected: bool | None = field(
         default=None, metadata=doc("Computers and phones use passwords and encryption.")
     )
-    soundproofing: bool | None = None
-    white_noise: bool | None = None
+    soundproofing: bool | None = field(
+        default=None, metadata=doc("The therapy room is soundproofed.")
+    )
+    white_noise: bool | None = field(
+        default=None, metadata=doc("A white-noise machine outside the door masks voices.")
+    )
     waiting_room: str | None = field(
         default=None,
         metadata=doc("How the waiting room protects privacy, as a whole sentence: 'Staff do "

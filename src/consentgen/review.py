@@ -188,6 +188,8 @@ def build_sheet(plan: Plan, profile: PracticeProfile) -> Sheet:
             items += [_disclosure_item(d, section.title, law, reviews) for d in plan.disclosures]
         if section.id == "client_rights":
             items += [_board_item(b, section.title, law, reviews) for b in plan.boards]
+        if section.id == "your_clinician" and plan.request.supervisee:
+            items += [_title_item(t, section.title, law, reviews) for t in _titles(plan)]
     position = {s.id: i for i, s in enumerate(sections)}
     items.sort(key=lambda i: position.get(i.section, len(position)))
     req = plan.request
@@ -250,6 +252,29 @@ def _disclosure_item(d: Any, title: str, law: ResolvedLaw, reviews: tuple[Review
     )  # fmt: skip
 
 
+def _titles(plan: Plan) -> list[Any]:
+    """The state's title for the clinician's profession that the document uses, if any."""
+    rule = plan.law.rules.get("supervision")
+    titles = getattr(rule, "titles", ())
+    return [t for t in titles if t.profession == plan.profession][:1]
+
+
+def _title_item(t: Any, title: str, law: ResolvedLaw, reviews: tuple[Review, ...]) -> Item:
+    rule_id = f"{_origin('supervision', law)}.supervision.titles.{t.profession}"
+    rule = law.rules.get("supervision")
+    changed = _last_change(rule.effective, rule.revised) if rule is not None else None
+    review, stale = _review_for(rule_id, changed, reviews)
+    return Item(
+        rule_id, f"Title: {t.title}", "your_clinician", title,
+        f"A supervised clinician in this profession is called {t.article} {t.title}.",
+        tuple((c.cite, c.source_url) for c in t.citations), t.verified, review is not None,
+        _check(verified=t.verified, review=review, stale=stale, changed=changed,
+               extra=["Check that the title is the one on the clinician's registration or "
+                      "license."]),
+        review,
+    )  # fmt: skip
+
+
 def _board_item(b: Any, title: str, law: ResolvedLaw, reviews: tuple[Review, ...]) -> Item:
     rule_id = f"{law.state.code}.licensing_boards.{b.profession}"
     review, stale = _review_for(rule_id, None, reviews)
@@ -282,6 +307,8 @@ def known_rules(code: str, search: SearchPath) -> set[str] | None:
     names |= {f"{code}.{n}" for n in STATE_RULE_NAMES}  # a missing rule can be reviewed too
     names |= {f"{code}.required_disclosures.{d.id}" for d in rules.required_disclosures}
     names |= {f"{code}.licensing_boards.{b.profession}" for b in rules.licensing_boards}
+    if rules.supervision is not None:
+        names |= {f"{code}.supervision.titles.{t.profession}" for t in rules.supervision.titles}
     return names
 
 

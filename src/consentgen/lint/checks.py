@@ -104,6 +104,13 @@ class LawChecks:
                          f"{where}rules.{name} is not verified against its primary source{note}",
                          "CG202")  # fmt: skip
             self._contradictions(path, name, form)
+        for i, title in enumerate(getattr(rule, "titles", ())):  # supervision: associate titles
+            path = (*base, "titles", i)
+            self._citations(path, title.citations)
+            if not title.verified:
+                self.add((*path, "verified"), "warning", f"the {title.profession} associate "
+                         f"title '{title.title}' is not verified against its primary source",
+                         "CG202")  # fmt: skip
         if rule.effective and rule.effective > self.today:
             self.add((*base, "effective"), "info", f"rules.{name} takes effect on "
                      f"{rule.effective.isoformat()} (staged); until then its earlier form applies",
