@@ -170,6 +170,19 @@ def test_a_reviewed_rule_that_does_not_exist_is_an_error_at_its_line(cli, tmp_pa
     assert cli("build", "--state", "CA", "--practice", bad).exit_code == 2
 
 
+def test_lint_reports_a_review_of_an_unknown_rule_at_its_line(cli, tmp_path):
+    practice = _profile(tmp_path, "reviewed:\n  - {rule: CA.privlege, on: 2026-11-30}\n")
+    result = cli("lint", practice, "--format", "json")
+    assert result.exit_code == 1, result.stdout
+    lines = PROFILE.read_text(encoding="utf-8").count("\n") + 2
+    found = [p for p in json.loads(result.stdout) if "privlege" in p["message"]]
+    assert len(found) == 1 and found[0]["line"] == lines and found[0]["severity"] == "error"
+    assert "did you mean CA.privilege" in found[0]["message"]
+    good = _profile(tmp_path, "reviewed:\n  - {rule: CA.privilege, on: 2026-11-30}\n")
+    assert not [p for p in json.loads(cli("lint", good, "--format", "json").stdout)
+                if "reviewed" in p["message"]]  # fmt: skip
+
+
 def _build(cli, practice, out, *extra):
     return cli("build", "--state", "CA", "--setting", "couples", "--practice", practice,
                "--as-of", AS_OF, "-o", out, *extra)  # fmt: skip

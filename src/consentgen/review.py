@@ -320,6 +320,16 @@ def check_reviews(profile: PracticeProfile, practice: Path | None, search: Searc
     if practice is not None:
         display = str(practice)
         marked = yamlio.load_text(yamlio.read_text(practice, display), display)
+    problems = review_problems(profile, marked, search)
+    if problems:
+        raise InvalidFileError(problems)
+
+
+def review_problems(
+    profile: PracticeProfile, marked: yamlio.Marked | None, search: SearchPath
+) -> list[Problem]:
+    """A problem for each `reviewed` entry that names no rule consentgen knows (at its line:col
+    when the profile's YAML is given); `build` refuses them, `lint` reports them."""
     problems: list[Problem] = []
     cache: dict[str, set[str] | None] = {}
     for i, review in enumerate(profile.reviewed):
@@ -344,8 +354,7 @@ def check_reviews(profile: PracticeProfile, practice: Path | None, search: Searc
                                            at_value=True))  # fmt: skip
         else:
             problems.append(Problem("(practice profile)", 0, 0, "error", message, "CG104"))
-    if problems:
-        raise InvalidFileError(problems)
+    return problems
 
 
 # --- Output --------------------------------------------------------------------------------------

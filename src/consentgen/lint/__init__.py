@@ -149,7 +149,7 @@ def lint_paths(
     valid_states: list[tuple[Path, str]] = []
     for path in dict.fromkeys(yaml_files):
         found, jurisdiction = checks.lint_yaml_file(
-            path, _display(path), today=config.today, max_age=config.max_age
+            path, _display(path), today=config.today, max_age=config.max_age, search=search
         )
         problems += found
         if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:

@@ -10,6 +10,7 @@ from typing import Any, get_args
 from consentgen import structure, yamlio
 from consentgen.errors import InvalidFileError, Problem
 from consentgen.model import STATE_RULE_NAMES, Jurisdiction, PracticeProfile, Profession, Rule
+from consentgen.resources import SearchPath
 from consentgen.yamlio import KeyPath, Marked
 
 PROFESSIONS: tuple[str, ...] = get_args(Profession)
@@ -33,13 +34,13 @@ def kind_of(path: Path, data: Any) -> str:
 
 
 def lint_yaml_file(
-    path: Path, display: str, *, today: dt.date, max_age: int
+    path: Path, display: str, *, today: dt.date, max_age: int, search: SearchPath | None = None
 ) -> tuple[list[Problem], Jurisdiction | None]:
     marked, problems = _load(path, display)
     if marked is None:
         return problems, None
     if kind_of(path, marked.data) == "practice":
-        return problems + lint_profile(marked), None
+        return problems + lint_profile(marked, search), None
     jurisdiction, found = structure.build(Jurisdiction, marked)
     problems += found
     data = marked.data if isinstance(marked.data, dict) else {}
@@ -209,10 +210,14 @@ _PRIVACY_CHECKS: tuple[tuple[KeyPath, str], ...] = (
 )  # fmt: skip
 
 
-def lint_profile(marked: Marked) -> list[Problem]:
+def lint_profile(marked: Marked, search: SearchPath | None = None) -> list[Problem]:
     profile, problems = structure.build(PracticeProfile, marked)
     if profile is None:
         return problems
+    if profile.reviewed:  # the same check `build` makes: a review must name a rule we know
+        from consentgen.review import review_problems
+
+        problems += review_problems(profile, marked, search or SearchPath.make(()))
     for path, advice in _PRIVACY_CHECKS:
         value: Any = profile
         for part in path:
