@@ -204,14 +204,14 @@ def test_every_combination_renders_cleanly(state):
 
 def test_section_memo_changes_nothing():
     from consentgen import compose, jurisdictions
-    from consentgen.api import _env
+    from consentgen.api import template_env
     from consentgen.model import PracticeProfile
     from consentgen.profile import load
     from consentgen.render.markdown import write_document
     from consentgen.resources import SearchPath
 
     search = SearchPath.make(())
-    env = _env(tuple(search.template_dirs()))
+    env = template_env(tuple(search.template_dirs()))
     federal, state = jurisdictions.load("CO", search)
     law = jurisdictions.merge(federal.jurisdiction, state.jurisdiction, AS_OF)
     for profile in (PracticeProfile(), load(PROFILE)):
@@ -267,13 +267,13 @@ def test_html_with_names_put_in_afterwards_equals_rendering_it_all(clients, guar
     whole = markdown_parser().render(render(doc, "md"))
     import tempfile
 
-    from consentgen.api import _env, _search
+    from consentgen.api import search_path, template_env
 
     previous = os.environ["CONSENTGEN_CACHE_DIR"]
     with tempfile.TemporaryDirectory() as fresh:
         os.environ["CONSENTGEN_CACHE_DIR"] = fresh
         try:
-            html = to_html(doc, _env(tuple(_search(()).template_dirs())))
+            html = to_html(doc, template_env(tuple(search_path(()).template_dirs())))
             cached = "".join(p.read_text() for p in (Path(fresh) / "html").glob("*.json"))
             assert cached
         finally:

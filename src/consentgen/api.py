@@ -26,7 +26,7 @@ PathLike = str | Path
 FORMATS = ("md", "html", "txt", "json", "pdf", "docx")  # each is also its file extension
 
 
-def _env(template_dirs: tuple[str, ...]) -> Any:
+def template_env(template_dirs: tuple[str, ...]) -> Any:
     """The template environment for these folders, made anew when any file in them changed
     (templates are not re-read while an environment lives)."""
     return _env_for(template_dirs, files_fingerprint(template_dirs))
@@ -39,7 +39,7 @@ def _env_for(template_dirs: tuple[str, ...], fingerprint: tuple[Any, ...]) -> An
     return make_env(list(template_dirs))
 
 
-def _search(data_dirs: tuple[PathLike, ...] | list[PathLike]) -> SearchPath:
+def search_path(data_dirs: tuple[PathLike, ...] | list[PathLike]) -> SearchPath:
     return SearchPath.make(tuple(Path(d) for d in data_dirs))
 
 
@@ -63,7 +63,7 @@ def build_document(
     request = dataclasses.replace(request, state=law.state.code, as_of=as_of)
     practice_profile = load_profile(practice)
     plan = compose.plan(request, law, practice_profile)
-    env = _env(tuple(_search(data_dirs).template_dirs()))
+    env = template_env(tuple(search_path(data_dirs).template_dirs()))
     return write_document(plan, practice_profile, env, data_files, sources)
 
 
@@ -84,7 +84,7 @@ def review_sheet(
     request = dataclasses.replace(request, state=law.state.code, as_of=as_of)
     practice_profile = load_profile(practice)
     path = None if practice is None or isinstance(practice, PracticeProfile) else Path(practice)
-    review.check_reviews(practice_profile, path, _search(data_dirs))
+    review.check_reviews(practice_profile, path, search_path(data_dirs))
     return review.build_sheet(compose.plan(request, law, practice_profile), practice_profile)
 
 
@@ -102,7 +102,7 @@ def render_review(
                         f"{', '.join(REVIEW_FORMATS)}")  # fmt: skip
     if format == "json":
         return review.to_json(sheet)
-    env = _env(tuple(_search(data_dirs).template_dirs()))
+    env = template_env(tuple(search_path(data_dirs).template_dirs()))
     return review.to_html(sheet, env) if format == "html" else review.to_markdown(sheet, env)
 
 
@@ -111,7 +111,7 @@ def prepare_law(
 ) -> tuple[jurisdictions.ResolvedLaw, tuple[Source, ...], list[tuple[str, str]]]:
     """The state's law merged over the federal baseline as of a date, its sources, and the
     (file, sha256) pairs that go into a document's data version."""
-    search = _search(data_dirs)
+    search = search_path(data_dirs)
     code = jurisdictions.normalize_code(state, search)
     federal, loaded = jurisdictions.load(code, search)
     law = jurisdictions.merge(federal.jurisdiction, loaded.jurisdiction, as_of)
@@ -135,7 +135,7 @@ def render(
         raise UserError(f"unknown format '{format}'; choose {', '.join(FORMATS)}")
     if format == "json":
         return to_json(document)
-    env = _env(tuple(_search(data_dirs).template_dirs()))
+    env = template_env(tuple(search_path(data_dirs).template_dirs()))
     if format in ("html", "pdf"):
         from consentgen.render.html import to_html
 
@@ -213,7 +213,7 @@ def to_json(document: Document) -> str:
 def list_jurisdictions(
     data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
 ) -> list[dict[str, Any]]:
-    search = _search(data_dirs)
+    search = search_path(data_dirs)
     rows = []
     for code, (path, origin) in sorted(jurisdictions.available(search).items()):
         j = jurisdictions.load_file(path, origin).jurisdiction
@@ -270,7 +270,7 @@ def coverage(
 
     For maintainers: what is left to research or to confirm.
     """
-    search = _search(data_dirs)
+    search = search_path(data_dirs)
     as_of = as_of or dt.date.today()
     rows = []
     for code, (path, origin) in sorted(jurisdictions.available(search).items()):

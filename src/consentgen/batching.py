@@ -39,7 +39,7 @@ from consentgen import __version__, jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
-from consentgen.resources import files_fingerprint
+from consentgen.resources import SearchPath, files_fingerprint
 from consentgen.textsafe import visible
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
@@ -459,7 +459,7 @@ def _unreviewed(
     verified nor reviewed (and for each row whose state is unknown), before anything is written."""
     from consentgen import compose, review
 
-    search = _search_path(data_dirs)
+    search = SearchPath.make(data_dirs)
     review.check_reviews(profile, practice if isinstance(practice, Path) else None, search)
     as_of = default_as_of or dt.date.today()
     failures = []
@@ -503,7 +503,7 @@ def _build_into(
     as_of_over_rows: bool, manifest: dict[str, dict[str, Any]], key: bytes, result: Result,
 ) -> None:  # fmt: skip
     as_of = default_as_of or dt.date.today()
-    search = _search_path(data_dirs)
+    search = SearchPath.make(data_dirs)
     practice_sha256 = profile_hash(profile)
     checked: list[tuple[Row, str]] = []
     if only_ids is not None:
@@ -612,12 +612,6 @@ def _rows_from_dicts(
             failures.append(Failure(number, _safe_id(record.get("id")), str(exc)))
     rows, more = _checked_rows(plain)
     return rows, failures + more, sorted(unknown)
-
-
-def _search_path(data_dirs: tuple[Path, ...]) -> Any:
-    from consentgen.resources import SearchPath
-
-    return SearchPath.make(data_dirs)
 
 
 def _check_extras(formats: tuple[str, ...]) -> None:
@@ -1006,10 +1000,10 @@ def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path,
     """Build through one cached law and one section memo per law, profile and templates, each
     keyed on content (the files' checksums and the profile's), as lint's matrix does."""
     from consentgen import compose
-    from consentgen.api import _env, _search
+    from consentgen.api import search_path, template_env
     from consentgen.render.markdown import write_document
 
-    search = _search(data_dirs)
+    search = search_path(data_dirs)
     law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs)
     template_dirs = tuple(search.template_dirs())
     key = (law.state.code, request.as_of, tuple(data_files),
@@ -1020,14 +1014,14 @@ def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path,
             _MEMOS.clear()
         memo = _MEMOS[key] = {}
     plan = compose.plan(dataclasses.replace(request, state=law.state.code), law, profile)
-    return write_document(plan, profile, _env(template_dirs), data_files, sources, memo)
+    return write_document(plan, profile, template_env(template_dirs), data_files, sources, memo)
 
 
 def resolved_law(state: str, as_of: dt.date, data_dirs: tuple[Path, ...]) -> Any:
     """api.prepare_law, kept while the jurisdiction files it read hold the same bytes."""
     from consentgen.api import prepare_law
 
-    search = _search_path(data_dirs)
+    search = SearchPath.make(data_dirs)
     before = _law_stamp(state, search)
     key = (state, as_of, data_dirs, before)
     if before is not None and key in _LAWS:

@@ -244,9 +244,9 @@ def law_changes(
     """Every rule whose form took effect, or whose facts were corrected, on or after `since`
     (staged future changes included), newest first: of every state, or of `state`, and of
     federal law (`federal`: true); `state` "US" lists the federal changes alone."""
-    from consentgen.api import _search
+    from consentgen.api import search_path
 
-    search = _search(data_dirs)
+    search = search_path(data_dirs)
     files = jurisdictions.available(search)
     if state is not None and state.strip().upper() == jurisdictions.FEDERAL:
         files = {}  # federal changes only

@@ -233,6 +233,28 @@ AsOfOption = Annotated[
     ),
 ]
 
+# The options that describe a request, shared by build, review and diff.
+SettingOption = Annotated[
+    SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
+]
+PaymentOption = Annotated[
+    PaymentChoice,
+    typer.Option(
+        case_sensitive=False,
+        help="insurance adds what insurers receive; self-pay adds the good faith estimate notice.",
+    ),
+]
+SuperviseeOption = Annotated[
+    bool,
+    typer.Option(
+        "--supervisee", help="The clinician is supervised (the profile names the supervisor)."
+    ),
+]
+TelehealthOption = Annotated[bool, typer.Option("--telehealth", help="Add the telehealth section.")]
+ProfessionOption = Annotated[
+    ProfessionChoice | None, typer.Option(case_sensitive=False, help="Default: the profile's.")
+]
+
 
 def _stderr(message: str, style: str | None = None) -> None:
     """One message, on one line: control characters from input (file names, values, codes) are
@@ -368,29 +390,11 @@ def build(
             help="Two-letter code (any case) or state name. For telehealth: where the client is.",
         ),
     ],
-    setting: Annotated[
-        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
-    ] = SettingChoice.individual,
-    payment: Annotated[
-        PaymentChoice,
-        typer.Option(
-            case_sensitive=False,
-            help="insurance adds what insurers receive; "
-            "self-pay adds the good faith estimate notice.",
-        ),
-    ] = PaymentChoice.insurance,
-    supervisee: Annotated[
-        bool,
-        typer.Option(
-            "--supervisee", help="The clinician is supervised (the profile names the supervisor)."
-        ),
-    ] = False,
-    telehealth: Annotated[
-        bool, typer.Option("--telehealth", help="Add the telehealth section.")
-    ] = False,
-    profession: Annotated[
-        ProfessionChoice | None, typer.Option(case_sensitive=False, help="Default: the profile's.")
-    ] = None,
+    setting: SettingOption = SettingChoice.individual,
+    payment: PaymentOption = PaymentChoice.insurance,
+    supervisee: SuperviseeOption = False,
+    telehealth: TelehealthOption = False,
+    profession: ProfessionOption = None,
     client: Annotated[
         list[str] | None,
         typer.Option(
@@ -538,17 +542,11 @@ def review(
             help="Two-letter code (any case) or state name, as for build.",
         ),
     ],
-    setting: Annotated[
-        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
-    ] = SettingChoice.individual,
-    payment: Annotated[
-        PaymentChoice, typer.Option(case_sensitive=False, help="As for build.")
-    ] = PaymentChoice.insurance,
-    supervisee: Annotated[bool, typer.Option("--supervisee", help="As for build.")] = False,
-    telehealth: Annotated[bool, typer.Option("--telehealth", help="As for build.")] = False,
-    profession: Annotated[
-        ProfessionChoice | None, typer.Option(case_sensitive=False, help="Default: the profile's.")
-    ] = None,
+    setting: SettingOption = SettingChoice.individual,
+    payment: PaymentOption = PaymentChoice.insurance,
+    supervisee: SuperviseeOption = False,
+    telehealth: TelehealthOption = False,
+    profession: ProfessionOption = None,
     client: Annotated[
         list[str] | None,
         typer.Option(
@@ -1024,22 +1022,11 @@ def diff(
         str | None,
         typer.Option("--to", metavar="YYYY-MM-DD", help="The later date (default: today)."),
     ] = None,
-    setting: Annotated[
-        SettingChoice, typer.Option(case_sensitive=False, help="Who takes part in therapy.")
-    ] = SettingChoice.individual,
-    payment: Annotated[
-        PaymentChoice, typer.Option(case_sensitive=False, help="How the client pays (as build).")
-    ] = PaymentChoice.insurance,
-    supervisee: Annotated[
-        bool, typer.Option("--supervisee", help="The clinician is supervised (as build).")
-    ] = False,
-    telehealth: Annotated[
-        bool, typer.Option("--telehealth", help="With the telehealth section (as build).")
-    ] = False,
-    profession: Annotated[
-        ProfessionChoice | None,
-        typer.Option(case_sensitive=False, help="Default: the profile's (as build)."),
-    ] = None,
+    setting: SettingOption = SettingChoice.individual,
+    payment: PaymentOption = PaymentChoice.insurance,
+    supervisee: SuperviseeOption = False,
+    telehealth: TelehealthOption = False,
+    profession: ProfessionOption = None,
     practice: Annotated[
         Path | None,
         typer.Option(

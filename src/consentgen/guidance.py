@@ -3,8 +3,7 @@ like a mistake, as notices of one line each.
 
     from consentgen import build_document, guidance
     doc = build_document(request, practice="practice.yaml")
-    for notice in guidance.check_document(doc, "practice.yaml"):
-        print("warning:", notice.message)
+    warnings = [n.message for n in guidance.check_document(doc, "practice.yaml")]
 
 The CLI prints each notice as a warning on stderr; `build --strict` refuses a document for a
 notice whose `error_when_strict` is true. Nothing here prints, exits or changes a document, and

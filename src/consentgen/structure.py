@@ -389,7 +389,3 @@ def profile_keys_markdown() -> str:
         cells = (f"`{key}`", value, " ".join(text.split()))
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # python -m consentgen.structure: print the README's key table
-    print(profile_keys_markdown(), end="")

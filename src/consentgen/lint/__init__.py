@@ -155,9 +155,9 @@ def lint_paths(
         if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
             valid_states.append((path, "lint"))
     if template_dirs:
-        from consentgen.api import _env
+        from consentgen.api import template_env
 
-        env = _env(tuple(search.template_dirs()))
+        env = template_env(tuple(search.template_dirs()))
         syntax = templates.check_syntax(list(dict.fromkeys(template_dirs)), env)
         problems += syntax
         if config.render_matrix and not any(p.severity == "error" for p in syntax):
@@ -179,9 +179,9 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _display(path: Path) -> str:
-    from consentgen.lint.templates import _relative
+    from consentgen.lint.templates import relative_path
 
-    return _relative(str(path))
+    return relative_path(str(path))
 
 
 def exit_code(problems: list[Problem], strict: bool) -> int:

@@ -41,7 +41,7 @@ def check_syntax(template_dirs: list[Path], env: Any) -> list[Problem]:
     for folder in template_dirs:
         for path in sorted(folder.rglob("*.j2")):
             if not path.is_file():  # a folder, a FIFO, a device: never opened
-                problems.append(Problem(_relative(str(path)), 0, 0, "error",
+                problems.append(Problem(relative_path(str(path)), 0, 0, "error",
                                         "is not a regular file", "CG004"))  # fmt: skip
                 continue
             try:
@@ -49,11 +49,11 @@ def check_syntax(template_dirs: list[Path], env: Any) -> list[Problem]:
                     data = fh.read(_TEMPLATE_BYTES + 1)
             except OSError as exc:
                 reason = exc.strerror or type(exc).__name__
-                problems.append(Problem(_relative(str(path)), 0, 0, "error",
+                problems.append(Problem(relative_path(str(path)), 0, 0, "error",
                                         f"cannot be read ({reason})", "CG004"))  # fmt: skip
                 continue
             if len(data) > _TEMPLATE_BYTES:
-                problems.append(Problem(_relative(str(path)), 0, 0, "error", "is larger than "
+                problems.append(Problem(relative_path(str(path)), 0, 0, "error", "is larger than "
                                         f"{_TEMPLATE_BYTES // 1024} KiB", "CG004"))  # fmt: skip
                 continue
             try:
@@ -61,10 +61,10 @@ def check_syntax(template_dirs: list[Path], env: Any) -> list[Problem]:
                 env.parse(source, path.name, str(path))
             except UnicodeDecodeError:
                 problems.append(
-                    Problem(_relative(str(path)), 0, 0, "error", "is not UTF-8 text", "CG004")
+                    Problem(relative_path(str(path)), 0, 0, "error", "is not UTF-8 text", "CG004")
                 )
             except TemplateSyntaxError as exc:
-                problems.append(Problem(_relative(str(path)), exc.lineno or 1, 1, "error",
+                problems.append(Problem(relative_path(str(path)), exc.lineno or 1, 1, "error",
                                         f"template syntax: {exc.message}", "CG301"))  # fmt: skip
     return problems
 
@@ -123,7 +123,7 @@ def _render_state(
     task: tuple[str, str, list[str], dt.date],
 ) -> tuple[list[Problem], dict[str, list[tuple[float, str, str]]]]:
     from consentgen import compose, jurisdictions
-    from consentgen.api import _env
+    from consentgen.api import template_env
     from consentgen.model import PracticeProfile, Request
     from consentgen.render.markdown import to_markdown, write_document
     from consentgen.render.sandbox import template_error
@@ -132,7 +132,7 @@ def _render_state(
     path_text, origin, dirs, as_of = task
     path = Path(path_text)
     search = SearchPath.make(tuple(Path(d) for d in dirs))
-    env = _env(tuple(search.template_dirs()))
+    env = template_env(tuple(search.template_dirs()))
     problems: list[Problem] = []
     grades: dict[str, list[tuple[float, str, str]]] = {}
     federal = search.find("jurisdictions/US.yaml")
@@ -212,7 +212,7 @@ def _render_problem(
 
     found = exc.problems if isinstance(exc, TemplateFailure) else ()
     if found:  # a template failure knows its file and line
-        path, line = _relative(found[0].path), found[0].line
+        path, line = relative_path(found[0].path), found[0].line
         message = str(exc)
         for where in (f"{found[0].path}:{found[0].line}: ", f"{found[0].path}: "):
             message = message.removeprefix(where)
@@ -221,7 +221,7 @@ def _render_problem(
     path, line = "templates", 1
     for frame in reversed(traceback.extract_tb(original.__traceback__)):
         if frame.filename.endswith(".j2"):
-            path, line = _relative(frame.filename), frame.lineno or 1
+            path, line = relative_path(frame.filename), frame.lineno or 1
             break
     return Problem(path, line, 1, "error", f"fails for {code} {setting}: {exc}", "CG302")
 
@@ -231,10 +231,10 @@ def _template_path(env: Any, name: str) -> str:
         filename = env.loader.get_source(env, name)[1] or name
     except Exception:
         return name
-    return _relative(filename)
+    return relative_path(filename)
 
 
-def _relative(path: str) -> str:
+def relative_path(path: str) -> str:
     """Inside the working folder, the path from it (as editors and CI expect); else absolute."""
     try:
         relative = os.path.relpath(path)
