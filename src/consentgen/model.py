@@ -25,6 +25,24 @@ def doc(text: str) -> dict[str, str]:
     return {"doc": text}
 
 
+# The client's copy reads a jurisdiction file only through the fields marked `CLIENT` (see
+# `client_view`): a template cannot print a rule's summary, notes, sources or verification
+# state, because it is never given them. A client field holds a fact in words that fit any
+# sentence the template puts it in: no "the therapist", no "I", no caveat (lint CG209).
+CLIENT = "client"
+
+
+PHRASE = "phrase"  # a client field in our words, read inside the template's sentences
+
+
+def client(text: str, **more: object) -> dict[str, object]:
+    return {"doc": text, CLIENT: True, **more}
+
+
+def phrase(text: str) -> dict[str, object]:
+    return client(text, **{PHRASE: True})
+
+
 # --- Jurisdiction files ------------------------------------------------------------------------
 
 
@@ -39,10 +57,16 @@ class Citation:
 class Rule:
     """Fields every rule has. `history` holds earlier forms of the same rule, newest first."""
 
-    summary: str = field(metadata=doc("Client-facing plain-language facts, in our own words."))
+    summary: str = field(
+        metadata=doc("The rule in plain words, for the clinician's review sheet. Never printed "
+                     "in the client's copy, which says the rule in its own sentences from the "
+                     "structured facts.")
+    )  # fmt: skip
     citations: tuple[Citation, ...] = field(metadata={"min_items": 1, **doc("At least one.")})
     verified: bool = field(metadata=doc("True only when checked against the primary source."))
-    status: Status | None = None
+    status: Status | None = field(
+        default=None, metadata=client("Whether the law requires, allows or does not address it.")
+    )
     effective: dt.date | None = field(
         default=None, metadata=doc("The date this form of the rule took effect.")
     )
@@ -59,65 +83,117 @@ class Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class ReportingRule(Rule):
-    status: Status  # type: ignore[misc]
+    status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
     reporters: str | None = field(default=None, metadata=doc("Who must report."))
-    reportable: str | None = field(default=None, metadata=doc("What must be reported."))
-    report_to: str | None = field(default=None, metadata=doc("Who receives the report."))
+    reportable: str | None = field(
+        default=None,
+        metadata=phrase("What must be reported, as a noun phrase the client reads after 'I must "
+                        "report': 'known or suspected abuse or neglect of a child under 18'."),
+    )  # fmt: skip
+    report_to: str | None = field(
+        default=None,
+        metadata=phrase("Who receives the report, as a noun phrase the client reads after 'The "
+                        "report goes to': 'the county child welfare agency or the police'."),
+    )  # fmt: skip
     deadline: str | None = field(default=None, metadata=doc("How fast, in plain words."))
 
 
 @dataclass(frozen=True, kw_only=True)
 class ElderReportingRule(ReportingRule):
     protected_persons: str | None = field(
-        default=None, metadata=doc("Whom the law protects, e.g. adults 65 or older.")
-    )
+        default=None,
+        metadata=phrase("Whom the law protects, as a noun phrase: 'adults 65 or older, and "
+                        "adults 18 to 64 who cannot protect themselves'."),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class DutyToProtectRule(Rule):
-    status: Status  # type: ignore[misc]
-    trigger: str | None = field(default=None, metadata=doc("What sets the duty off."))
-    discharge: tuple[str, ...] = field(default=(), metadata=doc("How the duty is met."))
+    status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
+    trigger: str | None = field(
+        default=None,
+        metadata=phrase("What sets the duty off, as a noun phrase the client reads after 'This "
+                        "applies to': 'a serious threat of physical violence against a person "
+                        "who can be identified'."),
+    )  # fmt: skip
+    discharge: tuple[str, ...] = field(
+        default=(),
+        metadata=phrase("How the duty is met, each a verb phrase the client reads after 'I "
+                        "must' or 'I may': 'make reasonable efforts to warn the person "
+                        "threatened'."),
+    )  # fmt: skip
     immunity: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class StatusRule(Rule):
-    status: Status  # type: ignore[misc]
+    status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
 
 
 @dataclass(frozen=True, kw_only=True)
 class MinorsRule(Rule):
     outpatient_consent_age: int | None = field(
-        metadata={
-            "minimum": 0,
-            "maximum": 21,
-            **doc("Age at which a minor may consent alone to outpatient care; null if none."),
-        }
+        metadata=client(
+            "Age at which a minor may consent alone to outpatient care; null if none.",
+            minimum=0,
+            maximum=21,
+        )
     )
-    conditions: str | None = None
-    parental_access: str | None = None
-    parent_involvement: str | None = None
-    session_limit: str | None = None
+    conditions: str | None = field(
+        default=None,
+        metadata=phrase("When a minor may consent alone, as a clause the client reads after "
+                        "'when': 'the young person is mature enough to take part in therapy in "
+                        "a meaningful way'."),
+    )  # fmt: skip
+    parental_access: str | None = field(
+        default=None,
+        metadata=phrase("What parents may see, as whole sentences about parents and records "
+                        "(never 'the therapist')."),
+    )  # fmt: skip
+    parent_involvement: str | None = field(
+        default=None,
+        metadata=phrase("When parents must be involved, as whole sentences (never 'the "
+                        "therapist')."),
+    )  # fmt: skip
+    session_limit: str | None = field(
+        default=None,
+        metadata=phrase("A limit on care a minor consents to alone, as whole sentences."),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProfessionRetention:
-    profession: Profession
-    retention: str
+    profession: Profession = field(metadata=client("The profession this period is for."))
+    retention: str = field(
+        metadata=phrase("How long, as a phrase the client reads after 'I keep records for': "
+                        "'at least 7 years after therapy ends'.")
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordsRule(Rule):
-    retention_years_adult: int | None = field(metadata={"minimum": 0, "maximum": 100})
-    retention_minors: str | None = None
-    by_profession: tuple[ProfessionRetention, ...] = ()
+    retention_years_adult: int | None = field(
+        metadata=client("Years records are kept after the last session.", minimum=0, maximum=100)
+    )
+    retention_minors: str | None = field(
+        default=None,
+        metadata=phrase("For a minor, as a phrase the client reads after 'for a minor,': 'at "
+                        "least 7 years after the client turns 18'."),
+    )  # fmt: skip
+    by_profession: tuple[ProfessionRetention, ...] = field(
+        default=(), metadata=client("Where a profession's board sets its own period.")
+    )
     destruction: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class PrivilegeRule(Rule):
-    exceptions: tuple[str, ...] = ()
+    exceptions: tuple[str, ...] = field(
+        default=(),
+        metadata=phrase("When a court may still get the information, each a clause the client "
+                        "reads in a list: 'you make your own mental health an issue in a "
+                        "lawsuit'."),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,13 +201,13 @@ class AssociateTitle:
     """The state's own title for a registered or provisional clinician who is not yet fully
     licensed in one profession (an associate, intern or candidate)."""
 
-    profession: Profession
+    profession: Profession = field(metadata=client("The profession the title is for."))
     title: str = field(
-        metadata=doc("The title as the statute or rule gives it, in title case, e.g. 'Associate "
-                     "Marriage and Family Therapist', 'LPC Associate'.")
+        metadata=client("The title as the statute or rule gives it, in title case, e.g. "
+                        "'Associate Marriage and Family Therapist', 'LPC Associate'.")
     )  # fmt: skip
     article: Literal["a", "an"] = field(
-        metadata=doc("The article the client's document puts before the title: 'an' Associate "
+        metadata=client("The article the client's document puts before the title: 'an' Associate "
                      "..., 'an' LPC Associate, 'a' Registered ... Intern.")
     )  # fmt: skip
     citations: tuple[Citation, ...] = field(
@@ -150,31 +226,57 @@ class SupervisionRule(Rule):
     required_items: tuple[str, ...] = ()
     titles: tuple[AssociateTitle, ...] = field(
         default=(),
-        metadata=doc("The state's titles for clinicians who are not yet fully licensed, at most "
+        metadata=client("The state's titles for clinicians who are not yet fully licensed, at most "
                      "one per profession; a supervisee's document calls the clinician by it."),
     )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class TelehealthRule(Rule):
-    consent_required: bool | None = None
+    consent_required: bool | None = field(
+        default=None,
+        metadata=client("The law asks for the client's consent to telehealth (the document "
+                        "then has a line to give it)."),
+    )  # fmt: skip
     requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class GoodFaithEstimateRule(Rule):
     dispute_threshold: int | None = field(
-        default=None, metadata=doc("Dollars over the estimate that open patient-provider dispute.")
+        default=None,
+        metadata=client("Dollars over the estimate that open patient-provider dispute."),
+    )
+    dispute_days: int | None = field(
+        default=None, metadata=client("Days from the bill's date to start a dispute.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InsuranceRule(Rule):
+    self_pay_restriction: bool = field(
+        default=False,
+        metadata=client("A client who pays in full may stop a disclosure to their health plan."),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CrisisLineRule(Rule):
+    line: str = field(metadata=client("The line's name: '988 Suicide & Crisis Lifeline'."))
+    call: str = field(metadata=client("The number to call, as it is written: '988'."))
+    text: str | None = field(default=None, metadata=client("The number to text, if any."))
+    chat: str | None = field(
+        default=None, metadata=client("The chat's web address, if any: '988lifeline.org'.")
     )
 
 
 @dataclass(frozen=True, kw_only=True)
 class LicensingBoard:
-    profession: Profession
-    name: str
-    url: str
-    phone: str
-    address: str | None = None
+    profession: Profession = field(metadata=client("The profession the board licenses."))
+    name: str = field(metadata=client("The board's name."))
+    url: str = field(metadata=client("The board's website."))
+    phone: str = field(metadata=client("The board's phone number."))
+    address: str | None = field(default=None, metadata=client("The board's mailing address."))
     source_url: str
     verified: bool
     notes: str | None = None
@@ -182,13 +284,29 @@ class LicensingBoard:
 
 @dataclass(frozen=True, kw_only=True)
 class RequiredDisclosure:
+    """Something a state's law asks a clinician to tell clients. One with a `notice` or a
+    `verbatim` is given in the client's copy; one without is a requirement the document must
+    meet, listed on the review sheet for the clinician to check."""
+
     id: str = field(metadata={"pattern": "^[a-z][a-z0-9_]*$"})
-    title: str
+    title: str = field(metadata=client("The notice's heading in the client's copy."))
     applies_to: tuple[Profession | Literal["all"], ...] = field(metadata={"min_items": 1})
-    summary: str
+    status_of_clinician: Literal["any", "supervisee", "licensed"] = field(
+        default="any",
+        metadata=doc("Whom it binds: any clinician, only one not yet fully licensed "
+                     "(supervisee), or only a licensee."),
+    )  # fmt: skip
+    summary: str = field(metadata=doc("What the law asks, for the clinician's review sheet."))
     verbatim: str | None = field(
-        default=None, metadata=doc("Only where the law prescribes the exact words.")
-    )
+        default=None,
+        metadata=client("The notice in the exact words the law prescribes; the client's copy "
+                        "gives it as it is."),
+    )  # fmt: skip
+    notice: str | None = field(
+        default=None,
+        metadata=phrase("A notice the law asks to be given without prescribing its words, in "
+                        "our plain words to the client (no 'the therapist')."),
+    )  # fmt: skip
     citations: tuple[Citation, ...] = field(metadata={"min_items": 1})
     verified: bool
     effective: dt.date | None = None
@@ -213,12 +331,42 @@ class Rules:
     hipaa_privacy_notice: Rule | None = None
     right_of_access: Rule | None = None
     psychotherapy_notes: Rule | None = None
-    insurance_disclosures: Rule | None = None
+    insurance_disclosures: InsuranceRule | None = None
     good_faith_estimate: GoodFaithEstimateRule | None = None
     substance_use_records: Rule | None = None
     court_orders: Rule | None = None
     serious_threat: Rule | None = None
-    crisis_line: Rule | None = None
+    crisis_line: CrisisLineRule | None = None
+
+
+class ClientFacts(dict):  # type: ignore[type-arg]
+    """A rule as the client's copy sees it: its client fields only, read-only (see CLIENT)."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self.items()))
+
+
+def client_fields(cls: type, *, phrases: bool = False) -> tuple[str, ...]:
+    """The fields of `cls` the client's copy reads (`phrases`: only those in our words)."""
+    return tuple(
+        f.name
+        for f in cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
+        if f.metadata.get(CLIENT) and (not phrases or f.metadata.get(PHRASE))
+    )
+
+
+def client_view(value: object) -> object:
+    """`value` (a rule, a board, a list of them) with every field the client's copy may not
+    read left out."""
+    if isinstance(value, tuple | list):
+        return tuple(client_view(v) for v in value)
+    if hasattr(value, "__dataclass_fields__"):
+        return ClientFacts(
+            (name, client_view(getattr(value, name))) for name in client_fields(type(value))
+        )
+    return value
 
 
 # The rules every state file states (the others in Rules are lists or federal).

@@ -9,7 +9,14 @@ from typing import Any, get_args
 
 from consentgen import structure, yamlio
 from consentgen.errors import InvalidFileError, Problem
-from consentgen.model import STATE_RULE_NAMES, Jurisdiction, PracticeProfile, Profession, Rule
+from consentgen.model import (
+    STATE_RULE_NAMES,
+    Jurisdiction,
+    PracticeProfile,
+    Profession,
+    Rule,
+    client_fields,
+)
 from consentgen.resources import SearchPath
 from consentgen.yamlio import KeyPath, Marked
 
@@ -86,6 +93,7 @@ class LawChecks:
             self._rule(name, value)
         self._boards(j)
         self._disclosures(j)
+        self._client_wording(j.rules, ("rules",))
         missing = [name for name in STATE_RULE_NAMES if getattr(j.rules, name) is None]
         if j.code != "US" and missing:
             self.add(("rules",), "warning", f"no rule for {', '.join(missing)}: every state file "
@@ -189,6 +197,60 @@ class LawChecks:
             if not item.verified:
                 self.add((*path, "verified"), "warning", f"required disclosure '{item.id}' is not "
                          "verified against its primary source", "CG202")  # fmt: skip
+
+
+    def _client_wording(self, value: Any, path: KeyPath) -> None:
+        """CG209: what the client's copy reads holds a fact, in words that fit the practice's
+        voice, or nothing (see model.CLIENT)."""
+        if isinstance(value, tuple):
+            for i, item in enumerate(value):
+                self._client_wording(item, (*path, i))
+            return
+        if not hasattr(value, "__dataclass_fields__"):
+            return
+        read = client_fields(type(value), phrases=True)
+        for name in value.__dataclass_fields__:
+            item = getattr(value, name)
+            texts = item if isinstance(item, tuple) else (item,)
+            for i, text in enumerate(texts):
+                where = (*path, name, i) if isinstance(item, tuple) else (*path, name)
+                if not isinstance(text, str):
+                    self._client_wording(text, where)
+                elif name in read:
+                    problem = client_wording_problem(text)
+                    if problem:
+                        self.add(where, "error", f"{'.'.join(map(str, where[1:]))} is read by "
+                                 f"the client: {problem}", "CG209")  # fmt: skip
+
+
+# What a field the client reads may not hold, and what to do instead.
+_CLIENT_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:therapists?|clinicians?)\b|\b(?:the|your|their) (?:counselor|"
+                r"psychologist|social worker|provider|practitioner|licensee)s?\b", re.I),
+     "it names the clinician in the third person ('{}'); write it without the clinician (the "
+     "template says 'I')"),
+    (re.compile(r"\bI\b|\b(?:[Mm]e|[Mm]y|[Ww]e|[Oo]ur|[Uu]s)\b"),
+     "it speaks in the first person ('{}'); the voice is the template's, so leave the clinician "
+     "out"),
+    (re.compile(r"\b(?:unverified|not verified|not confirmed|unconfirmed|not read|believed|"
+                r"probably|reportedly|as reported|ask your|check with|we found|not found|"
+                r"unclear|TODO)\b", re.I),
+     "it holds a research caveat ('{}'); state the fact, or leave the field out and say what is "
+     "open in 'notes'"),
+    (re.compile(r"https?://|\bwww\.", re.I),
+     "it holds a web address ('{}'); sources belong in 'citations'"),
+    (re.compile(r"§|\b[Ss]ection \d|\bU\.S\.C\.|\bCFR\b"),
+     "it cites the law in running text ('{}'); citations belong in 'citations'"),
+)  # fmt: skip
+
+
+def client_wording_problem(text: str) -> str | None:
+    """Why `text` cannot stand in the client's copy, or None."""
+    for pattern, message in _CLIENT_WORDING:
+        found = pattern.search(text)
+        if found:
+            return message.format(found.group(0))
+    return None
 
 
 def _first_sentence(text: str) -> str:

@@ -70,6 +70,10 @@ RULES: tuple[LintRule, ...] = (
     LintRule("CG208", "missing-rule", "warning",
              "a state file lacks a rule every state should have",
              "(a state file without duty_to_protect)"),
+    LintRule("CG209", "client-wording", "error",
+             "a field the client's copy reads names the clinician in the third person, speaks "
+             "as 'I', holds a research caveat, a web address or a citation",
+             "trigger: the client tells the therapist of a threat  # unconfirmed"),
     LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
              "{% if x %}no endif"),
     LintRule("CG302", "template-render", "error",
