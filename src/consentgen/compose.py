@@ -32,14 +32,13 @@ PROFESSION_NAMES: dict[str, str] = {
 @dataclass(frozen=True)
 class SectionPlan:
     """A section of the client's copy. It holds nothing for the clinician: `citations` carry
-    official links only, and `unverified` is always empty (what is left to check goes to the
-    review sheet, review.py, which reads the law itself)."""
+    official links only (what is left to check goes to the review sheet, review.py, which reads
+    the law itself)."""
 
     id: str
     title: str
     rules: tuple[str, ...] = ()
     citations: tuple[DocCitation, ...] = ()
-    unverified: tuple[str, ...] = ()
 
 
 # --- Official sources: the only pages the client's copy links to --------------------------------
@@ -107,10 +106,10 @@ def is_official_source(url: str, jurisdiction: str) -> bool:
     return government and own
 
 
-def _client_citation(rule: str, cite: str, url: str, origin: str, verified: bool) -> DocCitation:
+def _client_citation(rule: str, cite: str, url: str, origin: str) -> DocCitation:
     """A citation as the client's copy holds it: the link only where it is official."""
     official = url if is_official_source(url, origin) else ""
-    return DocCitation(rule=rule, cite=cite, source_url=official, verified=verified)
+    return DocCitation(rule=rule, cite=cite, source_url=official)
 
 
 @dataclass(frozen=True)
@@ -120,8 +119,10 @@ class Plan:
     profession: str | None
     sections: tuple[SectionPlan, ...]
     signatures: tuple[Signature, ...]
-    disclosures: tuple[object, ...]
+    notices: tuple[object, ...]  # required disclosures the client's copy gives
+    disclosures: tuple[object, ...]  # every required disclosure that binds this clinician
     boards: tuple[object, ...]
+    acknowledgments: tuple[str, ...]
 
 
 # (section id, title, rules backing it). `{state}` is replaced by the state's name.
@@ -177,28 +178,35 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows.append(("office_privacy", "Privacy in our office", ()))
     rows.append(("client_rights", "Your rights", ("right_of_access",)))
 
+    status = "supervisee" if request.supervisee else "licensed"
     disclosures = tuple(
         d
         for d in law.disclosures
-        if "all" in d.applies_to or profession is None or profession in d.applies_to
+        if ("all" in d.applies_to or profession is None or profession in d.applies_to)
+        and d.status_of_clinician in ("any", status)
     )
+    # A notice is given in the client's copy; a requirement with neither its own words nor ours
+    # is met by the document as a whole, and the review sheet lists it for the clinician.
+    notices = tuple(d for d in disclosures if d.verbatim or d.notice)
     boards = tuple(b for b in law.boards if profession is None or b.profession == profession)
-    if disclosures:
+    if notices:
         rows.append(("state_notices", f"Notices required by {law.state.name} law", ()))
     rows.append(("emergencies", "Emergencies", ("crisis_line",)))
 
     sections = [_section(sid, title, names, law) for sid, title, names in rows]
-    sections = [_with_extra(s, disclosures, law.state.code) for s in sections]
+    sections = [_with_extra(s, notices, law.state.code) for s in sections]
     every = _all_citations(sections)
-    sections.append(SectionPlan("legal_basis", "Legal basis", (), every, ()))
+    sections.append(SectionPlan("legal_basis", "Legal basis", (), every))
     return Plan(
         request,
         law,
         profession,
         tuple(sections),
         _signatures(request, law, profile),
+        notices,
         disclosures,
         boards,
+        _acknowledgments(request, law),
     )
 
 
@@ -211,9 +219,9 @@ def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> 
         if rule is None:
             continue
         origin = law.origins.get(name, law.state.code)
-        citations += [_client_citation(name, c.cite, c.source_url, origin, rule.verified)
+        citations += [_client_citation(name, c.cite, c.source_url, origin)
                       for c in rule.citations if not _COMMENTARY_CITE.search(c.cite)]  # fmt: skip
-    return SectionPlan(sid, title, names, tuple(citations), ())
+    return SectionPlan(sid, title, names, tuple(citations))
 
 
 # A "citation" that is commentary on the law, not the law: the review sheet lists it.
@@ -228,12 +236,11 @@ def _with_extra(section: SectionPlan, disclosures: tuple, state: str) -> Section
     if section.id == "state_notices":
         for d in disclosures:
             citations += [
-                _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state,
-                                 d.verified)
+                _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state)
                 for c in d.citations
                 if not _COMMENTARY_CITE.search(c.cite)
             ]  # fmt: skip
-    return SectionPlan(section.id, section.title, section.rules, tuple(citations), ())
+    return SectionPlan(section.id, section.title, section.rules, tuple(citations))
 
 
 def _all_citations(sections: list[SectionPlan]) -> tuple[DocCitation, ...]:
@@ -257,6 +264,25 @@ def _label(name: str) -> str:
 def _name(text: str | None) -> str | None:
     """A name as it is printed: whitespace of any kind folded to single spaces; blank is none."""
     return " ".join(text.split()) or None if text is not None else None
+
+
+def _acknowledgments(request: Request, law: ResolvedLaw) -> tuple[str, ...]:
+    """What the client initials above the signatures: what a law or standard asks to be
+    acknowledged, not said in the text."""
+    lines = []
+    if law.rules.get("hipaa_privacy_notice") is not None:
+        lines.append("You received my Notice of Privacy Practices.")
+    if request.payment == "self-pay" and law.rules.get("good_faith_estimate") is not None:
+        lines.append("You were told of your right to a Good Faith Estimate of the cost of care.")
+    telehealth = law.rules.get("telehealth")
+    if request.telehealth and getattr(telehealth, "consent_required", None):
+        lines.append("You agree to therapy by telehealth, as this form describes it.")
+    if request.setting in ("couples", "family"):
+        who = "partner" if request.setting == "couples" else "family member"
+        lines.append(f"You accept my policy on what one {who} tells me alone.")
+    if request.setting == "group":
+        lines.append("You agree to keep private what other group members say.")
+    return tuple(lines)
 
 
 def _signatures(

@@ -288,7 +288,7 @@ class RequiredDisclosure:
     `verbatim` is given in the client's copy; one without is a requirement the document must
     meet, listed on the review sheet for the clinician to check."""
 
-    id: str = field(metadata={"pattern": "^[a-z][a-z0-9_]*$"})
+    id: str = field(metadata=client("A short name, unique in the file.", pattern="^[a-z][a-z0-9_]*$"))
     title: str = field(metadata=client("The notice's heading in the client's copy."))
     applies_to: tuple[Profession | Literal["all"], ...] = field(metadata={"min_items": 1})
     status_of_clinician: Literal["any", "supervisee", "licensed"] = field(
@@ -301,6 +301,12 @@ class RequiredDisclosure:
         default=None,
         metadata=client("The notice in the exact words the law prescribes; the client's copy "
                         "gives it as it is."),
+    )  # fmt: skip
+    includes: tuple[Literal["board_contact", "clinician_license"], ...] = field(
+        default=(),
+        metadata=client("Facts the notice gives from the practice's data: the licensing "
+                        "board's name, website and phone (board_contact); the clinician's "
+                        "name and license or registration number (clinician_license)."),
     )  # fmt: skip
     notice: str | None = field(
         default=None,
@@ -655,8 +661,7 @@ class Request:
 class DocCitation:
     rule: str
     cite: str
-    source_url: str
-    verified: bool
+    source_url: str = field(metadata=doc("An official source's address, or empty."))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -665,7 +670,6 @@ class Section:
     title: str
     paragraphs: tuple[str, ...]
     citations: tuple[DocCitation, ...] = ()
-    unverified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -694,4 +698,7 @@ class Document:
     sources: tuple[Source, ...]
     sections: tuple[Section, ...]
     signatures: tuple[Signature, ...]
+    acknowledgments: tuple[str, ...] = field(
+        default=(), metadata=doc("Lines the client initials: what they received or agree to.")
+    )
     missing: tuple[str, ...] = ()

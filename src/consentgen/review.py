@@ -185,11 +185,15 @@ def build_sheet(plan: Plan, profile: PracticeProfile) -> Sheet:
             placed.add(name)
             items.append(_rule_item(name, section.id, section.title, law, reviews))
         if section.id == "state_notices":
-            items += [_disclosure_item(d, section.title, law, reviews) for d in plan.disclosures]
+            items += [_disclosure_item(d, section.title, law, reviews) for d in plan.notices]
         if section.id == "client_rights":
             items += [_board_item(b, section.title, law, reviews) for b in plan.boards]
         if section.id == "your_clinician" and plan.request.supervisee:
             items += [_title_item(t, section.title, law, reviews) for t in _titles(plan)]
+    # What the law asks a written consent to cover, without words of its own: the form as a
+    # whole meets it, or the clinician adds what is missing.
+    items += [_disclosure_item(d, f"{law.state.name} requirements for the whole form", law,
+                               reviews) for d in plan.disclosures if d not in plan.notices]  # fmt: skip
     position = {s.id: i for i, s in enumerate(sections)}
     items.sort(key=lambda i: position.get(i.section, len(position)))
     req = plan.request
@@ -238,13 +242,16 @@ def _rule_item(
 def _disclosure_item(d: Any, title: str, law: ResolvedLaw, reviews: tuple[Review, ...]) -> Item:
     rule_id = f"{law.state.code}.required_disclosures.{d.id}"
     review, stale = _review_for(rule_id, d.effective, reviews)
+    given = bool(d.verbatim or d.notice)
     extra = [
         "The law prescribes the exact words: compare the notice with them."
         if d.verbatim
         else "Check that the notice gives everything the law asks for."
+        if given
+        else "Check that the form covers this, and add what it lacks before use."
     ]
     return Item(
-        rule_id, d.title, "state_notices", title, _words(d.summary),
+        rule_id, d.title, "state_notices" if given else "requirements", title, _words(d.summary),
         tuple((c.cite, c.source_url) for c in d.citations), d.verified, review is not None,
         _check(verified=d.verified, review=review, stale=stale, changed=d.effective,
                extra=extra),

@@ -226,7 +226,9 @@ class LawChecks:
 # What a field the client reads may not hold, and what to do instead.
 _CLIENT_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:therapists?|clinicians?)\b|\b(?:the|your|their) (?:counselor|"
-                r"psychologist|social worker|provider|practitioner|licensee)s?\b", re.I),
+                r"psychologist|social worker|provider|practitioner|licensee)s?\b|\b(?:the|your) "
+                r"(?:licensed )?(?:mental health |health care )?(?:professional|practitioner|"
+                r"provider)s?\b", re.I),
      "it names the clinician in the third person ('{}'); write it without the clinician (the "
      "template says 'I')"),
     (re.compile(r"\bI\b|\b(?:[Mm]e|[Mm]y|[Ww]e|[Oo]ur|[Uu]s)\b"),
@@ -234,12 +236,14 @@ _CLIENT_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
      "out"),
     (re.compile(r"\b(?:unverified|not verified|not confirmed|unconfirmed|not read|believed|"
                 r"probably|reportedly|as reported|ask your|check with|we found|not found|"
-                r"unclear|TODO)\b", re.I),
+                r"unclear|from memory|TODO)\b|\bno (?:specific |single |separate )?(?:period|"
+                r"rule|law)\b[^.;]*\b(?:found|set)\b|\bwas found\b", re.I),
      "it holds a research caveat ('{}'); state the fact, or leave the field out and say what is "
      "open in 'notes'"),
     (re.compile(r"https?://|\bwww\.", re.I),
      "it holds a web address ('{}'); sources belong in 'citations'"),
-    (re.compile(r"§|\b[Ss]ection \d|\bU\.S\.C\.|\bCFR\b"),
+    (re.compile(r"§|\b[Ss]ection \d|\bU\.S\.C\.|\bCFR\b|\b(?:Code|TAC|RSMo|ILCS|RCW|ORS|"
+                r"KRS|MCA|NRS|MRSA|MCL|Stat\.|Ann\.)\s+\d"),
      "it cites the law in running text ('{}'); citations belong in 'citations'"),
 )  # fmt: skip
 

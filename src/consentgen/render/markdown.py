@@ -32,7 +32,7 @@ from consentgen import __version__
 from consentgen.compose import ETHICS_CODES, PROFESSION_NAMES, Plan
 from consentgen.errors import UserError
 from consentgen.jurisdictions import NAMES
-from consentgen.model import Document, PracticeProfile, Section, Source
+from consentgen.model import ClientFacts, Document, PracticeProfile, Section, Source, client_view
 from consentgen.render import compiled
 from consentgen.render.sandbox import (
     ITERATE_FILTER,
@@ -231,9 +231,11 @@ def write_document(
     fill = Blanks(profile)
     law = plan.law
     req = plan.request
+    # Templates get the law through client views (model.client_view): the facts a client's
+    # copy may state, never a rule's summary, notes, sources or verification state.
     context: dict[str, Any] = {
-        "state": law.state,
-        "law": law.rules,
+        "state": ClientFacts(code=law.state.code, name=law.state.name),
+        "law": {name: client_view(rule) for name, rule in law.rules.items()},
         "as_of": law.as_of,
         # Sections never see clients' names (only the signature blocks do), so a section's text,
         # its checksum in a manifest and its cached HTML hold no client data, even with a
@@ -244,8 +246,8 @@ def write_document(
         "profession": plan.profession,
         "profession_name": PROFESSION_NAMES.get(plan.profession or "", None),
         "ethics_code": ETHICS_CODES.get(plan.profession or "", None),
-        "boards": plan.boards,
-        "disclosures": plan.disclosures,
+        "boards": client_view(plan.boards),
+        "notices": client_view(plan.notices),
         "profile": profile,
         "fill": fill,
         "blank": Md(BLANK),
@@ -303,7 +305,6 @@ def write_document(
                 title=sp.title,
                 paragraphs=_paragraphs(text),
                 citations=sp.citations,
-                unverified=sp.unverified,
             )
         )
     try:
@@ -323,6 +324,7 @@ def write_document(
         sources=sources,
         sections=tuple(sections),
         signatures=plan.signatures,
+        acknowledgments=plan.acknowledgments,
         missing=tuple(fill._missing),
     )
 
@@ -345,7 +347,7 @@ def data_version(
 
 # Context variables that differ from one request to another; `section` is the template's own plan.
 _REQUEST_VARIABLES = frozenset(
-    ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "disclosures",
+    ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "notices",
      "sections", "section_ids", "section", "guardian_consents")
 )  # fmt: skip
 # Template source checksum -> (request variables it reads, templates it imports); keyed on
