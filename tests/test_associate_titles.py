@@ -13,7 +13,7 @@ from consentgen import Request, build_document, render
 DATE = dt.date.fromisoformat(AS_OF)
 GENERIC = "I am Jordan Lee, MA, LMFT, a marriage and family therapist."
 
-# (state, profession) -> the sentence a supervisee's document opens "Your therapist" with.
+# (state, profession) -> the sentence a supervisee's document opens "Who I am" with.
 TITLES = {
     ("CA", "mft"): "an Associate Marriage and Family Therapist",
     ("CA", "counselor"): "an Associate Professional Clinical Counselor",
@@ -47,8 +47,8 @@ def _md(state: str, profession: str | None = None, *, supervisee: bool = True, d
 
 
 def _clinician(md: str) -> str:
-    """The "Your therapist" section's text."""
-    return md.split("## Your therapist", 1)[1].split("\n## ", 1)[0]
+    """The "Who I am" section's text."""
+    return md.split("## Who I am", 1)[1].split("\n## ", 1)[0]
 
 
 def _override(tmp_path, state: str, edit) -> str:

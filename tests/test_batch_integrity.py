@@ -456,7 +456,7 @@ def test_an_edited_jurisdiction_file_is_read_again(tmp_path):
     first = batch(rows, tmp_path / "one", data_dirs=[data], as_of=DATE)
     assert first.failed == []
     marker = "Edited-marker sentence for this test."
-    sentence = "A threat reported to the therapist by a client's family member can also count."
+    sentence = "client or reported by a family member of the client"
     assert sentence in law.read_text()
     law.write_text(law.read_text().replace(sentence, marker))
     second = batch(rows, tmp_path / "two", data_dirs=[data], as_of=DATE)

@@ -31,6 +31,7 @@ rules:
   child_abuse_reporting:
     status: mandatory
     summary: Therapists must report suspected child abuse within 48 hours.
+    reportable: suspected abuse of a child under 16
     citations: [{cite: "Zz. Stat. § 2", source_url: "https://law.example.org/2"}]
     verified: true
 """
@@ -51,7 +52,7 @@ def test_diff_shows_new_yorks_2013_change_with_its_rule(cli):
     sections = {s["id"]: s for s in json.loads(result.stdout)["sections"]}
     duty = sections["duty_to_protect"]
     assert duty["change"] == "changed"
-    assert "+If you tell me you intend to seriously harm another person, New York law requires" \
+    assert "+If you tell me you intend to seriously harm another person, the law requires" \
         in duty["diff"]  # fmt: skip
     rule = next(r for r in duty["rules"] if r["rule"] == "duty_to_protect")
     assert (rule["before"]["status"], rule["status"]) == ("permissive", "mandatory")
@@ -123,8 +124,8 @@ def test_a_data_correction_counts_even_when_no_date_moved(cli, tmp_path, zedland
     manifest = _batch(cli, tmp_path, zedland)
     path = zedland / "jurisdictions" / "ZZ.yaml"
     path.write_text(path.read_text().replace(
-        "    summary: Therapists must report suspected child abuse within 48 hours.\n",
-        "    summary: Therapists must report suspected child abuse within 24 hours.\n"
+        "    reportable: suspected abuse of a child under 16\n",
+        "    reportable: suspected abuse of a child under 18\n"
         "    revised: 2026-12-01\n"))  # fmt: skip
     report = json.loads(cli("recheck", manifest, "--as-of", "2026-12-02", "--data-dir", zedland,
                             "--format", "json").stdout)  # fmt: skip
@@ -144,7 +145,7 @@ def test_recheck_with_the_batch_file_writes_beside_never_over(cli, tmp_path, zed
     assert result.exit_code == 1
     assert (manifest.parent / "z1_ZZ_individual.md").read_bytes() == old
     new = (manifest.parent / "z1_ZZ_individual.2030-01-02.md").read_text()
-    assert "From 2030 a therapist must warn" in new and "Secret Person" in new
+    assert "the law requires me to act" in new and "Secret Person" in new
     again = cli("recheck", manifest, "--as-of", "2030-01-02", "--data-dir", zedland)
     assert again.exit_code == 0  # the newest document of each id is now current
 

@@ -45,10 +45,10 @@ def _section(doc, section_id: str) -> str:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ("mandatory", "Zedland law requires me to take the steps described here"),
-        ("permissive", "Zedland law allows me, but does not require me, to warn"),
-        ("none", "Zedland has no law that requires me to warn someone you threaten"),
-        ("unknown", "I may have to take steps to protect that person"),
+        ("mandatory", "the law requires me to act to protect that person, even if you ask"),
+        ("permissive", "the law allows me, but does not require me, to act to protect"),
+        ("none", "The law of Zedland does not require me to warn someone you threaten"),
+        ("unknown", "I may have to act to protect that person"),
     ],
 )
 def test_duty_to_protect_wording_follows_its_status(tmp_path, status, expected):
@@ -56,17 +56,17 @@ def test_duty_to_protect_wording_follows_its_status(tmp_path, status, expected):
     doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
     text = _section(doc, "duty_to_protect")
     assert expected in text
-    assert "Summary of duty to protect." in text
+    assert "Summary of duty to protect." not in text  # the review sheet's, never the client's
     others = {"mandatory", "permissive", "none", "unknown"} - {status}
     assert all(_wording(s) not in text for s in others if _wording(s) != _wording(status))
 
 
 def _wording(status: str) -> str:
     return {
-        "mandatory": "requires me to take the steps",
+        "mandatory": "the law requires me to act",
         "permissive": "allows me, but does not",
-        "none": "has no law that requires",
-        "unknown": "I may have to take steps",
+        "none": "does not require me to warn",
+        "unknown": "I may have to act",
     }[status]
 
 
@@ -76,7 +76,7 @@ def test_unverified_and_missing_rules_go_to_the_review_sheet_not_the_client_copy
     data = _state(tmp_path, {"child_abuse_reporting": "mandatory"}, verified=False)
     request = Request(state="ZZ", as_of=AS_OF)
     doc = build_document(request, data_dirs=[data])
-    assert all(s.unverified == () for s in doc.sections)
+    assert all(not hasattr(s, "unverified") for s in doc.sections)
     md = render(doc, "md", data_dirs=[data])
     assert "For the therapist" not in md and "unverified" not in md
     assert "Ex. Stat. child\\_abuse\\_reporting" in md  # cited, not linked: not an official host
@@ -92,7 +92,7 @@ def test_law_is_resolved_as_of_the_date():
     before = build_document(Request(state="NY", as_of=dt.date(2012, 6, 1)))
     after = build_document(Request(state="NY", as_of=AS_OF))
     assert "allows me, but does not require me" in _section(before, "duty_to_protect")
-    assert "requires me to take the steps" in _section(after, "duty_to_protect")
+    assert "the law requires me to act" in _section(after, "duty_to_protect")
     assert before.data_version == after.data_version  # same files, different dates
 
 
@@ -100,9 +100,9 @@ def test_a_rule_not_yet_in_force_is_not_stated(tmp_path):
     extra = "    effective: 2030-01-01\n"
     data = _state(tmp_path, {"duty_to_protect": "mandatory"}, extra=extra)
     doc = build_document(Request(state="ZZ", as_of=AS_OF), data_dirs=[data])
-    assert "Summary of duty to protect." not in _section(doc, "duty_to_protect")
+    assert "I may have to act" in _section(doc, "duty_to_protect")
     staged = build_document(Request(state="ZZ", as_of=dt.date(2030, 1, 1)), data_dirs=[data])
-    assert "Summary of duty to protect." in _section(staged, "duty_to_protect")
+    assert "the law requires me to act" in _section(staged, "duty_to_protect")
 
 
 @pytest.mark.parametrize(

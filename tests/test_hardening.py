@@ -160,7 +160,7 @@ def test_values_are_never_templates(tmp_path):
     profile.write_text("practice:\n  name: '{{ 7*7 }}{% for x in [1] %}loop{% endfor %}'\n")
     doc = build_document(Request(state="CA", clients=("{{ 7*7 }}",), as_of=None), practice=profile)
     md = render(doc, "md")
-    assert "49" not in md.split("## Your therapist")[1].split("##")[0]
+    assert "49" not in md.split("## Who I am")[1].split("##")[0]
     assert "loop" not in md.replace("\\{% for x in \\[1\\] %\\}loop", "")
 
 

@@ -18,6 +18,17 @@ DATE = dt.date.fromisoformat(AS_OF)
 # A floor, not the whole test: compose.py gives the client's copy no field to hold such text.
 FORBIDDEN = (
     "For the therapist",
+    "your therapist",
+    "Your therapist",  # the heading is "Who I am"
+    "the therapist",
+    "The therapist",
+    "herapists must",
+    "the clinician",
+    "ask your",
+    "Ask your",
+    "not confirmed",
+    "was found",
+    "we found",
     "check before use",
     "unverified",
     "Unverified",
@@ -46,7 +57,6 @@ def test_no_clinician_text_and_only_official_links_in_any_client_copy(state):
         md = render(doc, "md")
         for phrase in FORBIDDEN:
             assert phrase not in md, (state, setting, phrase)
-        assert all(not s.unverified for s in doc.sections)
         basis = md[md.index("## Legal basis") :]
         for match in _LINK.finditer(basis):
             url = match.group(1) or match.group(2)

@@ -198,8 +198,7 @@ def document_dict(document: Document) -> dict[str, Any]:
         "consentgen_version": raw["consentgen_version"],
         "sources": [{**s, "last_reviewed": s["last_reviewed"].isoformat()} for s in raw["sources"]],
         "sections": [
-            {k: s[k] for k in ("id", "title", "paragraphs", "citations")}
-            for s in raw["sections"]
+            {k: s[k] for k in ("id", "title", "paragraphs", "citations")} for s in raw["sections"]
         ],
         "signatures": raw["signatures"],
         "acknowledgments": raw["acknowledgments"],

@@ -129,7 +129,7 @@ class Plan:
 _CORE_BEFORE = (
     ("key_facts", "Key facts", ("child_abuse_reporting", "elder_abuse_reporting",
                                 "duty_to_protect", "crisis_line")),
-    ("your_clinician", "Your therapist", ()),
+    ("your_clinician", "Who I am", ()),
     ("about_therapy", "About therapy", ()),
     ("fees", "Fees and payment", ()),
     ("limits_of_confidentiality", "Privacy and its limits", ("hipaa_privacy_notice",)),

@@ -275,7 +275,9 @@ class LicensingBoard:
     profession: Profession = field(metadata=client("The profession the board licenses."))
     name: str = field(metadata=client("The board's name."))
     url: str = field(metadata=client("The board's website."))
-    phone: str = field(metadata=client("The board's phone number."))
+    phone: str | None = field(
+        default=None, metadata=client("The board's phone number; left out until confirmed.")
+    )
     address: str | None = field(default=None, metadata=client("The board's mailing address."))
     source_url: str
     verified: bool
@@ -288,7 +290,9 @@ class RequiredDisclosure:
     `verbatim` is given in the client's copy; one without is a requirement the document must
     meet, listed on the review sheet for the clinician to check."""
 
-    id: str = field(metadata=client("A short name, unique in the file.", pattern="^[a-z][a-z0-9_]*$"))
+    id: str = field(
+        metadata=client("A short name, unique in the file.", pattern="^[a-z][a-z0-9_]*$")
+    )
     title: str = field(metadata=client("The notice's heading in the client's copy."))
     applies_to: tuple[Profession | Literal["all"], ...] = field(metadata={"min_items": 1})
     status_of_clinician: Literal["any", "supervisee", "licensed"] = field(

@@ -192,8 +192,12 @@ def build_sheet(plan: Plan, profile: PracticeProfile) -> Sheet:
             items += [_title_item(t, section.title, law, reviews) for t in _titles(plan)]
     # What the law asks a written consent to cover, without words of its own: the form as a
     # whole meets it, or the clinician adds what is missing.
-    items += [_disclosure_item(d, f"{law.state.name} requirements for the whole form", law,
-                               reviews) for d in plan.disclosures if d not in plan.notices]  # fmt: skip
+    whole_form = f"{law.state.name} requirements for the whole form"
+    items += [
+        _disclosure_item(d, whole_form, law, reviews)
+        for d in plan.disclosures
+        if d not in plan.notices
+    ]
     position = {s.id: i for i, s in enumerate(sections)}
     items.sort(key=lambda i: position.get(i.section, len(position)))
     req = plan.request

@@ -198,7 +198,6 @@ class LawChecks:
                 self.add((*path, "verified"), "warning", f"required disclosure '{item.id}' is not "
                          "verified against its primary source", "CG202")  # fmt: skip
 
-
     def _client_wording(self, value: Any, path: KeyPath) -> None:
         """CG209: what the client's copy reads holds a fact, in words that fit the practice's
         voice, or nothing (see model.CLIENT)."""
@@ -208,7 +207,8 @@ class LawChecks:
             return
         if not hasattr(value, "__dataclass_fields__"):
             return
-        read = client_fields(type(value), phrases=True)
+        read = client_fields(type(value))
+        phrases = client_fields(type(value), phrases=True)
         for name in value.__dataclass_fields__:
             item = getattr(value, name)
             texts = item if isinstance(item, tuple) else (item,)
@@ -217,7 +217,7 @@ class LawChecks:
                 if not isinstance(text, str):
                     self._client_wording(text, where)
                 elif name in read:
-                    problem = client_wording_problem(text)
+                    problem = client_wording_problem(text, voice=name in phrases)
                     if problem:
                         self.add(where, "error", f"{'.'.join(map(str, where[1:]))} is read by "
                                  f"the client: {problem}", "CG209")  # fmt: skip
@@ -248,9 +248,11 @@ _CLIENT_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
 )  # fmt: skip
 
 
-def client_wording_problem(text: str) -> str | None:
-    """Why `text` cannot stand in the client's copy, or None."""
-    for pattern, message in _CLIENT_WORDING:
+def client_wording_problem(text: str, *, voice: bool = True) -> str | None:
+    """Why `text` cannot stand in the client's copy, or None. `voice`: a phrase in our words,
+    held to every check; otherwise a name, title, number or the law's own words, which may not
+    hold a caveat."""
+    for pattern, message in _CLIENT_WORDING if voice else _CLIENT_WORDING[2:3]:
         found = pattern.search(text)
         if found:
             return message.format(found.group(0))
