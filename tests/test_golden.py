@@ -17,6 +17,8 @@ CASES += [(state, "individual", ()) for state in STATES if state not in DEEP]
 CASES += [
     ("CA", "individual", ("--payment", "self-pay", "--supervisee", "--telehealth")),
     ("CO", "minor", ("--guardian", "Pat Doe", "--profession", "counselor")),
+    ("FL", "individual", ("--payment", "self-pay", "--profession", "counselor")),
+    ("CO", "individual", ("--supervisee", "--profession", "counselor")),
     # The day before a duty-to-protect law changed: the document as a client signed it then.
     ("NY", "individual", ("--as-of", "2012-06-01")),  # Mental Hygiene Law 9.46, 2013-03-16
     ("CA", "individual", ("--as-of", "2012-12-31")),  # Civil Code 43.92 amended, 2013-01-01

@@ -188,6 +188,11 @@ class RecordsRule(Rule):
 
 @dataclass(frozen=True, kw_only=True)
 class PrivilegeRule(Rule):
+    covers: tuple[Profession, ...] = field(
+        default=(),
+        metadata=client("The professions the privilege covers, where the law names only some; "
+                        "empty when it covers all four."),
+    )  # fmt: skip
     exceptions: tuple[str, ...] = field(
         default=(),
         metadata=phrase("When a court may still get the information, each a clause the client "
