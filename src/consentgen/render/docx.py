@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from consentgen.errors import UserError
 from consentgen.model import Document
-from consentgen.render.html import _slug, markdown_parser
+from consentgen.render.html import markdown_parser, slug
 
 PAGE_BREAK_BEFORE = ("signatures", "legal-basis")
 
@@ -82,7 +82,7 @@ class _Writer:
             if kind == "heading_open":
                 self.heading = int(token.tag[1])
                 title = tokens[i + 1].content
-                if _slug(title) in PAGE_BREAK_BEFORE:  # as the print CSS does for HTML and PDF
+                if slug(title) in PAGE_BREAK_BEFORE:  # as the print CSS does for HTML and PDF
                     self.out.add_page_break()
             elif kind == "heading_close":
                 self.heading = 0

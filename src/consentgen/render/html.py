@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
@@ -26,9 +26,9 @@ def _heading_ids(state: Any) -> None:
     tokens = state.tokens
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
-            slug = _slug(tokens[i + 1].content)
-            seen[slug] = seen.get(slug, 0) + 1
-            token.attrSet("id", slug if seen[slug] == 1 else f"{slug}-{seen[slug]}")
+            name = slug(tokens[i + 1].content)
+            seen[name] = seen.get(name, 0) + 1
+            token.attrSet("id", name if seen[name] == 1 else f"{name}-{seen[name]}")
 
 
 _SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
