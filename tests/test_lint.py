@@ -16,7 +16,7 @@ from conftest import ROOT
 from consentgen.lint import RULES, Config, lint_paths
 
 CASES = Path(__file__).parent / "lint_cases"
-TODAY = dt.date(2026, 11, 25)
+TODAY = dt.date(2026, 11, 27)
 CONFIG = Config(today=TODAY, render_matrix=False)
 EXPECT = re.compile(r"^# expect: (CG\d{3}) (\d+):(\d+)(?: x(\d+))?$", re.MULTILINE)
 

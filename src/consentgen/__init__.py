@@ -6,16 +6,24 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Request", "__version__", "batch", "build_document", "render"]
+__all__ = [
+    "Request",
+    "__version__",
+    "batch",
+    "build_document",
+    "good_faith_estimate",
+    "render",
+    "render_estimate",
+]
 
 if TYPE_CHECKING:
-    from consentgen.api import batch, build_document, render
+    from consentgen.api import batch, build_document, good_faith_estimate, render, render_estimate
     from consentgen.model import Request
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so `consentgen --version` and the CLI's start-up do not pay for the whole library.
-    if name in ("batch", "build_document", "render"):
+    if name in ("batch", "build_document", "good_faith_estimate", "render", "render_estimate"):
         from consentgen import api
 
         return getattr(api, name)

@@ -202,6 +202,7 @@ def document_dict(document: Document) -> dict[str, Any]:
         ],
         "signatures": raw["signatures"],
         "acknowledgments": raw["acknowledgments"],
+        "office_record": raw["office_record"],
         "missing": raw["missing"],
     }
 
@@ -367,3 +368,58 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def good_faith_estimate(
+    *,
+    practice: PathLike | PracticeProfile,
+    state: str,
+    client: str | None = None,
+    birth_date: dt.date | None = None,
+    sessions: dict[str, int] | None = None,
+    months: int = 12,
+    diagnosis: tuple[str, ...] = (),
+    first_session: dt.date | None = None,
+    as_of: dt.date | None = None,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> Any:
+    """A self-pay client's good faith estimate (model.GoodFaithEstimate) from the profile's
+    `fees.services`: `sessions` maps a service code to how many are expected in `months`
+    (at most 12); empty, one of each service. Issued as of `as_of` (default today)."""
+    from consentgen import estimate
+    from consentgen.render.markdown import data_version
+
+    law, _, data_files = prepare_law(state, as_of or dt.date.today(), data_dirs)
+    env = template_env(tuple(search_path(data_dirs).template_dirs()))
+    if client is not None and Request.name_problem(client):
+        raise UserError(f"the client's name holds {Request.name_problem(client)}; remove it")
+    return estimate.build(
+        law, load_profile(practice), client=client, birth_date=birth_date,
+        sessions=dict(sessions or {}), months=months, diagnosis=tuple(diagnosis),
+        first_session=first_session, data_version=data_version(data_files, env, ["gfe.md.j2"]),
+    )  # fmt: skip
+
+
+def render_estimate(
+    estimate_document: Any,
+    format: str = "md",
+    *,
+    data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
+) -> str | bytes:
+    """A good faith estimate as md, html or json text, or pdf bytes."""
+    from consentgen import estimate
+
+    if format not in estimate.FORMATS:
+        raise UserError(f"unknown format '{format}' for an estimate; choose "
+                        f"{', '.join(estimate.FORMATS)}")  # fmt: skip
+    if format == "json":
+        return estimate.to_json(estimate_document)
+    env = template_env(tuple(search_path(data_dirs).template_dirs()))
+    if format == "md":
+        return estimate.to_markdown(estimate_document, env)
+    html = estimate.to_html(estimate_document, env)
+    if format == "html":
+        return html
+    from consentgen.render.pdf import to_pdf
+
+    return to_pdf(html)

@@ -345,8 +345,8 @@ def _row(line: int, record: dict[str, Any]) -> Row:
         except ValueError:
             raise ValueError("column 'as_of' is not a date (YYYY-MM-DD)") from None
     guardians = _names(text("guardian"), "guardian")
-    if guardians and setting != "minor":
-        raise ValueError("a guardian is only for the minor setting")
+    if guardians and setting not in ("minor", "family", "group"):
+        raise ValueError("a guardian is only for the minor, family and group settings")
     clients = _names(text("clients"), "clients")
     request = Request(state=text("state"), setting=setting, payment=payment,
                       supervisee=_yes_no(text("supervisee"), "supervisee"),

@@ -406,7 +406,8 @@ def build(
         typer.Option(
             "--guardian",
             metavar="NAME",
-            help="For --setting minor: a parent or guardian (repeatable).",
+            help="A parent or guardian who signs for a minor (--setting minor), or for a minor "
+            "member of a family or group (repeatable).",
         ),
     ] = None,
     practice: Annotated[
@@ -452,8 +453,8 @@ def build(
         _check_output(output, force)
     elif out_format in ("pdf", "docx"):
         _fail(f"{out_format.upper()} is a binary format; write it to a file with -o FILE")
-    if guardian and setting is not SettingChoice.minor:
-        _fail("--guardian is only for --setting minor")
+    if guardian and setting.value not in ("minor", "family", "group"):
+        _fail("--guardian is only for --setting minor, family or group")
     for option, names in (("--client", client or ()), ("--guardian", guardian or ())):
         for number, name in enumerate(names, 1):
             problem = Request.name_problem(name)
@@ -606,8 +607,8 @@ def review(
         _fail(f"a review sheet is md, html or json, not {out_format}")
     if output is not None:
         _check_output(output, force)
-    if guardian and setting is not SettingChoice.minor:
-        _fail("--guardian is only for --setting minor")
+    if guardian and setting.value not in ("minor", "family", "group"):
+        _fail("--guardian is only for --setting minor, family or group")
     request = Request(
         state=state, setting=setting.value, payment=payment.value, supervisee=supervisee,
         telehealth=telehealth, profession=profession.value if profession else None,
@@ -625,6 +626,123 @@ def review(
             "yellow" if pending else "green")  # fmt: skip
     if strict and pending:
         raise typer.Exit(1)
+
+
+@app.command(short_help="A self-pay client's good faith estimate of expected charges.")
+@_handle_errors
+def gfe(
+    practice: Annotated[
+        Path,
+        typer.Option(
+            "--practice",
+            "-p",
+            metavar="FILE",
+            help="The practice profile: its fees.services, practice.npi and practice.tin.",
+        ),
+    ],
+    state: Annotated[
+        str, typer.Option("--state", "-s", metavar="XX", help="Where the care is given.")
+    ],
+    client: Annotated[
+        str | None, typer.Option("--client", metavar="NAME", help="The client's name.")
+    ] = None,
+    birth_date: Annotated[
+        str | None,
+        typer.Option("--birth-date", metavar="YYYY-MM-DD", help="The client's date of birth."),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service",
+            metavar="CODE[xN]",
+            help="A service code from fees.services, with the expected number in the period: "
+            "90837x24 (repeatable; default: one of each service).",
+        ),
+    ] = None,
+    months: Annotated[
+        int, typer.Option("--months", min=1, max=12, help="The period the estimate covers.")
+    ] = 12,
+    diagnosis: Annotated[
+        list[str] | None,
+        typer.Option("--diagnosis", metavar="CODE", help="An ICD-10-CM code (repeatable)."),
+    ] = None,
+    first_session: Annotated[
+        str | None,
+        typer.Option("--first-session", metavar="YYYY-MM-DD", help="When care is scheduled."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="md|html|json|pdf",
+            help="Default: from -o's extension, else md.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write here (mode 0600) instead of stdout."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="The date of issue (default: today)."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write the good faith estimate (No Surprises Act) a self-pay client receives before care:
+    provider, NPI, TIN and office, the client, service codes and expected charges for up to 12
+    months, the required disclaimers and the date of issue."""
+    from consentgen import api, estimate
+    from consentgen.model import Request
+
+    out_format = fmt.lower() if fmt else None
+    if out_format is None:
+        out_format = EXTENSIONS.get(output.suffix.lower(), "") if output is not None else "md"
+        if output is not None and out_format not in estimate.FORMATS:
+            _fail(f"cannot tell the format from '{output.name}'; use .md, .html, .json or .pdf, "
+                  "or --format")  # fmt: skip
+    if out_format not in estimate.FORMATS:
+        _fail(f"--format {fmt} is not one of {', '.join(estimate.FORMATS)}")
+    if output is not None:
+        _check_output(output, force)
+    elif out_format == "pdf":
+        _fail("PDF is a binary format; write it to a file with -o FILE")
+    if client is not None and Request.name_problem(client):
+        _fail(f"--client holds {Request.name_problem(client)}; remove it")
+    sessions: dict[str, int] = {}
+    for text in service or ():
+        match = re.fullmatch(r"\s*([0-9A-Za-z]{4,5})\s*(?:[xX*]\s*([0-9]{1,4}))?\s*", text)
+        if not match:
+            _fail(f"--service {text!r}: give a code and, if more than one, the number: 90837x24")
+        sessions[match.group(1).upper()] = int(match.group(2) or 1)
+
+    def day(option: str, value: str | None) -> dt.date | None:
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            _fail(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+
+    document = api.good_faith_estimate(
+        practice=practice, state=state, client=client, birth_date=day("--birth-date", birth_date),
+        sessions=sessions, months=months, diagnosis=tuple(d.upper() for d in diagnosis or ()),
+        first_session=day("--first-session", first_session), as_of=day("--as-of", as_of),
+        data_dirs=data_dir or (),
+    )  # fmt: skip
+    text = api.render_estimate(document, out_format, data_dirs=data_dir or ())
+    if output is None:
+        sys.stdout.write(str(text))
+    else:
+        write_atomic(output, text, replace=force)
+    if document.missing:
+        _stderr(f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
+                f"to fill in: {', '.join(document.missing)}", "yellow")  # fmt: skip
+    if output is not None:
+        _stderr(f"wrote {output} ({out_format})", "green")
 
 
 @app.command(short_help="Write a commented practice profile to edit.")

@@ -6,6 +6,7 @@ facts decide the signature blocks). It formats nothing: the section templates wr
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class Plan:
     disclosures: tuple[object, ...]  # every required disclosure that binds this clinician
     boards: tuple[object, ...]
     acknowledgments: tuple[str, ...]
+    office_record: tuple[str, ...]
 
 
 # (section id, title, rules backing it). `{state}` is replaced by the state's name.
@@ -150,6 +152,7 @@ _SETTING_SECTIONS = {
 
 
 def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
+    request = effective_request(request, profile)
     profession = request.profession or profile.clinician.profession
     rows: list[tuple[str, str, tuple[str, ...]]] = list(_CORE_BEFORE)
     if request.payment == "insurance":
@@ -165,6 +168,8 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows.append(("consultation", "Consultation with other professionals", ()))
     if request.setting in _SETTING_SECTIONS:
         rows.append(_SETTING_SECTIONS[request.setting])
+    if has_minor_member(request):  # a minor inside family or group therapy
+        rows.append(("minors", "When a minor takes part", ("minors",)))
     rows.append(("technology", "Email, text, fax and phone", ()))
     if request.telehealth:
         rows.append(("telehealth", "Telehealth (therapy by video or phone)", ("telehealth",)))
@@ -175,6 +180,9 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
             ("records", "right_of_access", "psychotherapy_notes", "substance_use_records"),
         )
     )
+    if profile.practice.part2_program and law.rules.get("substance_use_records") is not None:
+        rows.append(("part2_notice", "Federal protection of substance use records",
+                     ("substance_use_records",)))  # fmt: skip
     rows.append(("office_privacy", "Privacy in our office", ()))
     rows.append(("client_rights", "Your rights", ("right_of_access",)))
 
@@ -206,8 +214,27 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
         notices,
         disclosures,
         boards,
-        _acknowledgments(request, law),
+        _acknowledgments(request, law, profile, notices),
+        _office_record(request, law, profile),
     )
+
+
+def effective_request(request: Request, profile: PracticeProfile) -> Request:
+    """The request as the practice's facts make it: a telehealth-only practice's every
+    document is a telehealth one."""
+    if profile.practice.telehealth_only and not request.telehealth:
+        return dataclasses.replace(request, telehealth=True)
+    return request
+
+
+def has_minor_member(request: Request) -> bool:
+    """A family or group with a minor in it: its parents or guardians (`--guardian`) sign."""
+    return request.setting in ("family", "group") and bool(request.guardians)
+
+
+def covered_entity(profile: PracticeProfile) -> bool:
+    """Whether HIPAA's privacy rule binds the practice; unsaid, it is taken to."""
+    return profile.practice.covered_entity is not False
 
 
 def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> SectionPlan:
@@ -266,12 +293,22 @@ def _name(text: str | None) -> str | None:
     return " ".join(text.split()) or None if text is not None else None
 
 
-def _acknowledgments(request: Request, law: ResolvedLaw) -> tuple[str, ...]:
+def _npp_applies(law: ResolvedLaw, profile: PracticeProfile) -> bool:
+    return law.rules.get("hipaa_privacy_notice") is not None and covered_entity(profile)
+
+
+def _acknowledgments(
+    request: Request, law: ResolvedLaw, profile: PracticeProfile, notices: tuple
+) -> tuple[str, ...]:
     """What the client initials above the signatures: what a law or standard asks to be
     acknowledged, not said in the text."""
     lines = []
-    if law.rules.get("hipaa_privacy_notice") is not None:
+    if _npp_applies(law, profile):
         lines.append("You received my Notice of Privacy Practices.")
+    if notices:
+        lines.append(f"You received the notices required by {law.state.name} law, in this form.")
+    if profile.practice.part2_program and law.rules.get("substance_use_records") is not None:
+        lines.append("You received the notice of federal protection of substance use records.")
     if request.payment == "self-pay" and law.rules.get("good_faith_estimate") is not None:
         lines.append("You were told of your right to a Good Faith Estimate of the cost of care.")
     telehealth = law.rules.get("telehealth")
@@ -283,6 +320,18 @@ def _acknowledgments(request: Request, law: ResolvedLaw) -> tuple[str, ...]:
     if request.setting == "group":
         lines.append("You agree to keep private what other group members say.")
     return tuple(lines)
+
+
+def _office_record(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> tuple[str, ...]:
+    """Lines the practice fills in, where a rule asks it to record what the client did not
+    sign (HIPAA: a good-faith effort to get the acknowledgment of the privacy notice)."""
+    if not _npp_applies(law, profile):
+        return ()
+    return (
+        "If the client did not initial receipt of the Notice of Privacy Practices: the notice "
+        "was offered on (date) ______________ by ______________; the reason it was not "
+        "acknowledged: ______________________________",
+    )
 
 
 def _signatures(
@@ -310,4 +359,9 @@ def _signatures(
         return (*(Signature(role=minor_role, name=n) for n in minor_names), *blocks, therapist)
     minimum = {"individual": 1, "couples": 2, "family": 2, "group": 1}[request.setting]
     names: list[str | None] = [*clients, *([None] * max(0, minimum - len(clients)))]
-    return (*(Signature(role=role[request.setting], name=n) for n in names), therapist)
+    members = [Signature(role=role[request.setting], name=n) for n in names]
+    guardians = [
+        Signature(role="Parent or guardian of a minor member", name=_name(g))
+        for g in request.guardians
+    ]
+    return (*members, *guardians, therapist)

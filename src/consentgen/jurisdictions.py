@@ -174,6 +174,10 @@ class ResolvedLaw:
         return self.state.rules.licensing_boards
 
     @property
+    def ethics_codes(self) -> tuple[Any, ...]:
+        return self.federal.rules.ethics_codes
+
+    @property
     def disclosures(self) -> tuple[Any, ...]:
         as_of = self.as_of
         return tuple(

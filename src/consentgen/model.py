@@ -255,6 +255,12 @@ class GoodFaithEstimateRule(Rule):
     dispute_days: int | None = field(
         default=None, metadata=client("Days from the bill's date to start a dispute.")
     )
+    help_url: str | None = field(
+        default=None, metadata=client("The federal page on the right and on disputes.")
+    )
+    help_phone: str | None = field(
+        default=None, metadata=client("The federal help desk's phone number.")
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,8 +290,54 @@ class LicensingBoard:
         default=None, metadata=client("The board's phone number; left out until confirmed.")
     )
     address: str | None = field(default=None, metadata=client("The board's mailing address."))
+    email: str | None = field(default=None, metadata=client("The board's email address."))
     source_url: str
     verified: bool
+    notes: str | None = None
+
+
+DisclosureFact = Literal[
+    "board_contact", "board_address", "clinician_license", "license_expiration",
+    "clinician_credentials",
+    "license_restrictions", "supervisor_license", "employer", "practice_owners",
+]  # fmt: skip
+
+# What a client must be told to give informed consent, as the professions' ethics codes list it.
+# Each is said by a fixed part of the document (compose.ELEMENTS names where); a code's entry
+# in US.yaml lists the ones it asks for, with its own section numbers.
+ConsentElement = Literal[
+    "nature_and_course", "risks_and_benefits", "alternatives", "fees", "third_parties",
+    "confidentiality_limits", "questions", "qualifications", "approach", "continuity",
+    "technology", "social_media", "diagnosis_and_reports", "records_access", "treatment_planning",
+    "refuse_or_withdraw", "payer_limits", "time_frame", "supervisor_identity",
+    "roles_in_joint_therapy", "group_confidentiality", "ending_therapy", "records_kept",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class EthicsRequirement:
+    element: ConsentElement = field(metadata=doc("What the client must be told."))
+    cite: str = field(metadata=doc("The code's standard that asks for it, e.g. 'ACA A.2.b'."))
+    settings: tuple[Setting, ...] = field(
+        default=(), metadata=doc("Only in these settings (empty: in every setting).")
+    )
+    supervisee: bool | None = field(
+        default=None,
+        metadata=doc("True: only when the clinician is supervised; false: only when not."),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EthicsCode:
+    """A profession's code of ethics, as far as it sets what informed consent tells a client.
+    Each document follows the code of the clinician's profession."""
+
+    profession: Profession
+    name: str = field(metadata=client("The code's name, e.g. 'the ACA Code of Ethics'."))
+    edition: str = field(metadata=doc("The edition and amendments read, e.g. '2014'."))
+    requires: tuple[EthicsRequirement, ...] = field(metadata={"min_items": 1})
+    citations: tuple[Citation, ...] = field(metadata={"min_items": 1})
+    verified: bool = field(metadata=doc("True only when read in the code's own published text."))
     notes: str | None = None
 
 
@@ -311,12 +363,26 @@ class RequiredDisclosure:
         metadata=client("The notice in the exact words the law prescribes; the client's copy "
                         "gives it as it is."),
     )  # fmt: skip
-    includes: tuple[Literal["board_contact", "clinician_license"], ...] = field(
+    includes: tuple[DisclosureFact, ...] = field(
         default=(),
-        metadata=client("Facts the notice gives from the practice's data: the licensing "
-                        "board's name, website and phone (board_contact); the clinician's "
-                        "name and license or registration number (clinician_license)."),
+        metadata=client("Facts the notice gives from the data: the licensing board's name, "
+                        "website and phone (board_contact) and its mailing address "
+                        "(board_address); the clinician's name and license or registration "
+                        "number (clinician_license) and its expiration date "
+                        "(license_expiration); every credential with the education, "
+                        "experience and training it required, and the degrees "
+                        "(clinician_credentials); restrictions on the license "
+                        "(license_restrictions); the supervisor's name and license "
+                        "(supervisor_license); the employer (employer); the owners of a "
+                        "practice under a business name and their licenses (practice_owners)."),
     )  # fmt: skip
+    type_points: int | None = field(
+        default=None,
+        metadata=doc(
+            "The smallest type size the law allows for the notice, in points (HTML "
+            "and PDF print it at least that large)."
+        ),
+    )
     notice: str | None = field(
         default=None,
         metadata=phrase("A notice the law asks to be given without prescribing its words, in "
@@ -342,6 +408,9 @@ class Rules:
     telehealth: TelehealthRule | None = None
     licensing_boards: tuple[LicensingBoard, ...] = ()
     required_disclosures: tuple[RequiredDisclosure, ...] = ()
+    ethics_codes: tuple[EthicsCode, ...] = field(
+        default=(), metadata=doc("The professions' ethics codes on consent (US.yaml only).")
+    )
     # Federal law (US.yaml)
     hipaa_privacy_notice: Rule | None = None
     right_of_access: Rule | None = None
@@ -397,7 +466,9 @@ STATE_RULE_NAMES: tuple[str, ...] = (
     "telehealth",
 )
 RULE_NAMES: tuple[str, ...] = tuple(
-    n for n in Rules.__dataclass_fields__ if n not in ("licensing_boards", "required_disclosures")
+    n
+    for n in Rules.__dataclass_fields__
+    if n not in ("licensing_boards", "required_disclosures", "ethics_codes")
 )
 
 
@@ -411,6 +482,14 @@ class Jurisdiction:
 
 
 # --- The practice profile ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Owner:
+    name: str = field(metadata=doc("The owner's name."))
+    license: str | None = field(
+        default=None, metadata=doc("The owner's license type and number, e.g. 'LMFT 12345'.")
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -432,6 +511,51 @@ class Practice:
         metadata=doc("How a client reaches you between sessions, as whole sentences: 'Between "
                      "sessions, leave me a voicemail. I reply within one business day.'"),
     )  # fmt: skip
+    npi: str | None = field(
+        default=None,
+        metadata={"pattern": r"^[0-9]{10}$",
+                  **doc("The National Provider Identifier (10 digits), for the good faith "
+                        "estimate.")},
+    )  # fmt: skip
+    tin: str | None = field(
+        default=None,
+        metadata={"pattern": r"^([0-9]{2}-?[0-9]{7}|[0-9]{3}-?[0-9]{2}-?[0-9]{4})$",
+                  **doc("The Taxpayer Identification Number (an EIN, 12-3456789), for the good "
+                        "faith estimate.")},
+    )  # fmt: skip
+    owners: tuple[Owner, ...] = field(
+        default=(),
+        metadata=doc(
+            "A practice under a business (fictitious) name: each owner, {name, "
+            "license}, as some states require them named."
+        ),
+    )
+    covered_entity: bool | None = field(
+        default=None,
+        metadata=doc("Whether HIPAA's privacy rule binds the practice: true if it (or a billing "
+                     "service for it) sends claims or other health plan transactions "
+                     "electronically. Left out: treated as true. false: the form gives no "
+                     "Notice of Privacy Practices."),
+    )  # fmt: skip
+    part2_program: bool = field(
+        default=False,
+        metadata=doc("A federally assisted substance use disorder program under 42 CFR Part 2: "
+                     "the form gives Part 2's notice and asks consent before telling an "
+                     "insurer."),
+    )  # fmt: skip
+    telehealth_only: bool = field(
+        default=False,
+        metadata=doc(
+            "Every session is by video or phone and the practice offers no in-person "
+            "care (build with --telehealth)."
+        ),
+    )
+    records_custodian: str | None = field(
+        default=None,
+        metadata=doc("Who keeps your records and contacts your clients if you die or cannot "
+                     "practice, with a way to reach them, printed inside a sentence: "
+                     "'Dr. Ana Ruiz, (555) 555-0199'."),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -442,6 +566,37 @@ class License:
     )
     state: str | None = field(
         default=None, metadata=doc("The state that issued it (or the registration), e.g. CA.")
+    )
+    expires: dt.date | None = field(
+        default=None, metadata=doc("The date it (or the registration) expires: 2027-06-30.")
+    )
+    basis: str | None = field(
+        default=None,
+        metadata=doc("The education, experience and training it required, printed after 'It "
+                     "required': 'a master's degree, 3,000 hours of supervised practice and a "
+                     "state exam'. Colorado's disclosure asks for it."),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Certification:
+    name: str = field(metadata=doc("The certification: 'National Certified Counselor'."))
+    issuer: str | None = field(default=None, metadata=doc("Who grants it: 'NBCC'."))
+    number: str | None = field(default=None, metadata=doc("Its number, if any."))
+    basis: str | None = field(
+        default=None, metadata=doc("The education, experience and training it required.")
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Degree:
+    degree: str = field(metadata=doc("The degree: 'MA', 'PhD', 'MSW'."))
+    discipline: str | None = field(
+        default=None, metadata=doc("Its field: 'Marriage and Family Therapy'.")
+    )
+    institution: str | None = field(default=None, metadata=doc("The school that granted it."))
+    year: int | None = field(
+        default=None, metadata={"minimum": 1900, "maximum": 2100, **doc("The year granted.")}
     )
 
 
@@ -460,10 +615,49 @@ class Clinician:
         metadata=doc("A registered, not yet licensed clinician (build with --supervisee): the "
                      "registration's type and number, e.g. AMFT 98765."),
     )  # fmt: skip
+    registration_expires: dt.date | None = field(
+        default=None, metadata=doc("The date the registration expires: 2027-06-30.")
+    )
     employer: str | None = field(
         default=None,
         metadata=doc("A registered clinician: the practice or agency that employs you."),
     )
+    other_licenses: tuple[License, ...] = field(
+        default=(), metadata=doc("Licenses beyond `license`, each {type, number, state, basis}.")
+    )
+    certifications: tuple[Certification, ...] = field(
+        default=(), metadata=doc("Certifications, each {name, issuer, number, basis}.")
+    )
+    degrees: tuple[Degree, ...] = field(
+        default=(), metadata=doc("Degrees, each {degree, discipline, institution, year}.")
+    )
+    approach: str | None = field(
+        default=None,
+        metadata=doc("How you work, as whole sentences: 'I use cognitive behavioral therapy "
+                     "and emotionally focused therapy.'"),
+    )  # fmt: skip
+    populations: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Whom you work with, printed as 'I work with adults, couples and teens.'"),
+    )
+    restrictions: str | None = field(
+        default=None,
+        metadata=doc("Restrictions on your license: 'none', or whole sentences saying what "
+                     "they are."),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
+class Service:
+    code: str = field(
+        metadata={"pattern": r"^[0-9A-Z]{4,5}$",
+                  **doc("The billing code (CPT or HCPCS), e.g. 90837.")},
+    )  # fmt: skip
+    description: str = field(
+        metadata=doc("In plain words: 'Individual therapy session, 53 minutes or more'.")
+    )
+    minutes: int | None = field(default=None, metadata={"minimum": 1, **doc("Its length.")})
+    fee: float = field(metadata={"minimum": 0, **doc("Your fee for it, in dollars.")})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -500,6 +694,36 @@ class Fees:
             **doc("Days of written notice before an unpaid account goes to collection."),
         },
     )
+    payment_due: Literal["at-session", "in-advance", "monthly"] | None = field(
+        default=None,
+        metadata=doc("When payment is due: at-session (at each session), in-advance (before "
+                     "each session) or monthly (on a monthly statement)."),
+    )  # fmt: skip
+    refunds: str | None = field(
+        default=None,
+        metadata=doc("What happens to money paid in advance, as whole sentences: 'I refund "
+                     "unused prepaid sessions within 14 days.'"),
+    )  # fmt: skip
+    sliding_scale: bool | None = field(
+        default=None, metadata=doc("Whether you offer a lower fee based on income.")
+    )
+    fee_change_notice_days: int | None = field(
+        default=None,
+        metadata={"minimum": 0, **doc("Days of written notice before a fee goes up.")},
+    )
+    unpaid_balance: str | None = field(
+        default=None,
+        metadata=doc("What happens to services while a balance is unpaid, as whole sentences: "
+                     "'If a balance is unpaid for 60 days, we will meet to make a plan before "
+                     "booking more sessions.'"),
+    )  # fmt: skip
+    services: tuple[Service, ...] = field(
+        default=(),
+        metadata=doc(
+            "The services you bill, each {code, description, minutes, fee}: the fee "
+            "list and the good faith estimate."
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -527,6 +751,11 @@ class Communication:
     fax: bool | None = field(
         default=None, metadata=doc("Whether you send or receive records by fax.")
     )
+    reply_within: str | None = field(
+        default=None,
+        metadata=doc("How soon you answer messages, printed as 'I reply to messages within "
+                     "one business day.'"),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -568,6 +797,16 @@ class Policies:
     communication: Communication = field(default_factory=Communication)
     records: RecordsPolicy = field(default_factory=RecordsPolicy)
     telehealth: TelehealthPolicy = field(default_factory=TelehealthPolicy)
+    social_media: str | None = field(
+        default=None,
+        metadata=doc("Your social-media policy, as whole sentences. Left out, the form says "
+                     "you do not connect with clients on social media."),
+    )  # fmt: skip
+    consent_review_months: int | None = field(
+        default=None,
+        metadata={"minimum": 1,
+                  **doc("How often, in months, you go over this consent again with a client.")},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -710,4 +949,51 @@ class Document:
     acknowledgments: tuple[str, ...] = field(
         default=(), metadata=doc("Lines the client initials: what they received or agree to.")
     )
+    office_record: tuple[str, ...] = field(
+        default=(),
+        metadata=doc("Lines the practice fills in about what the client did not sign (the "
+                     "good-faith effort to get the privacy notice acknowledged)."),
+    )  # fmt: skip
+    missing: tuple[str, ...] = ()
+
+
+# --- The good faith estimate (45 CFR 149.610), its own document ----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EstimateItem:
+    code: str
+    description: str
+    minutes: int | None
+    fee: float = field(metadata=doc("The expected charge for one."))
+    count: int = field(metadata=doc("How many are expected in the period."))
+    total: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoodFaithEstimate:
+    """A self-pay client's good faith estimate of expected charges: the provider, the client,
+    the expected services with codes and charges over up to 12 months, and the date issued."""
+
+    provider: str | None
+    clinician: str | None
+    npi: str | None
+    tin: str | None
+    address: str | None
+    state: str = field(metadata=doc("The state of the office (two letters)."))
+    phone: str | None
+    client: str | None
+    client_birth_date: dt.date | None
+    diagnosis_codes: tuple[str, ...]
+    items: tuple[EstimateItem, ...]
+    total: float
+    period_months: int
+    first_session: dt.date | None
+    issued: dt.date
+    dispute_threshold: int
+    dispute_days: int | None
+    help_url: str | None
+    help_phone: str | None
+    consentgen_version: str
+    data_version: str
     missing: tuple[str, ...] = ()

@@ -325,6 +325,7 @@ def write_document(
         sections=tuple(sections),
         signatures=plan.signatures,
         acknowledgments=plan.acknowledgments,
+        office_record=plan.office_record,
         missing=tuple(fill._missing),
     )
 
