@@ -113,6 +113,11 @@ def _client_citation(rule: str, cite: str, url: str, origin: str) -> DocCitation
     return DocCitation(rule=rule, cite=cite, source_url=official)
 
 
+# The federal rules that are HIPAA's privacy rule (45 CFR 164): they bind covered entities only.
+HIPAA_RULES = frozenset(("hipaa_privacy_notice", "right_of_access", "psychotherapy_notes",
+                         "court_orders", "serious_threat", "insurance_disclosures"))  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Plan:
     request: Request
@@ -177,7 +182,7 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
         (
             "records",
             "Your records",
-            ("records", "right_of_access", "psychotherapy_notes", "substance_use_records"),
+            ("records", "right_of_access", "psychotherapy_notes"),
         )
     )
     if profile.practice.part2_program and law.rules.get("substance_use_records") is not None:
@@ -201,6 +206,11 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
         rows.append(("state_notices", f"Notices required by {law.state.name} law", ()))
     rows.append(("emergencies", "Emergencies", ("crisis_line",)))
 
+    if not covered_entity(profile):
+        # HIPAA binds covered entities only: its federal rules back nothing in this form.
+        rows = [(sid, title, tuple(n for n in names
+                                   if not (n in HIPAA_RULES and law.origins.get(n) == "US")))
+                for sid, title, names in rows]  # fmt: skip
     sections = [_section(sid, title, names, law) for sid, title, names in rows]
     sections = [_with_extra(s, notices, law.state.code) for s in sections]
     every = _all_citations(sections)
@@ -294,7 +304,11 @@ def _name(text: str | None) -> str | None:
 
 
 def _npp_applies(law: ResolvedLaw, profile: PracticeProfile) -> bool:
-    return law.rules.get("hipaa_privacy_notice") is not None and covered_entity(profile)
+    """A covered entity gives HIPAA's Notice of Privacy Practices; so does a Part 2 program,
+    whose notice (42 CFR 2.22 as amended in 2024) takes that form too."""
+    part2 = profile.practice.part2_program and law.rules.get("substance_use_records") is not None
+    hipaa = law.rules.get("hipaa_privacy_notice") is not None and covered_entity(profile)
+    return hipaa or part2
 
 
 def _acknowledgments(
@@ -307,8 +321,6 @@ def _acknowledgments(
         lines.append("You received my Notice of Privacy Practices.")
     if notices:
         lines.append(f"You received the notices required by {law.state.name} law, in this form.")
-    if profile.practice.part2_program and law.rules.get("substance_use_records") is not None:
-        lines.append("You received the notice of federal protection of substance use records.")
     if request.payment == "self-pay" and law.rules.get("good_faith_estimate") is not None:
         lines.append("You were told of your right to a Good Faith Estimate of the cost of care.")
     telehealth = law.rules.get("telehealth")

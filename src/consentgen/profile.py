@@ -63,13 +63,30 @@ practice:
   privacy_notice: My Notice of Privacy Practices is on my website and in the waiting room.
   # How a client reaches you between sessions (whole sentences):
   after_hours: Between sessions, leave me a voicemail or an email. I reply within one business day.
+  # Who keeps your records and contacts your clients if you die or cannot practice:
+  records_custodian: Dr. Ana Ruiz, LMFT, at (555) 555-0199
+  # For the good faith estimate (consentgen gfe): National Provider Identifier and tax ID.
+  # npi: "1234567893"
+  # tin: 12-3456789
+  # covered_entity: false     # only if you never bill a health plan electronically (HIPAA)
+  # part2_program: true       # a federally assisted substance use program (42 CFR Part 2)
+  # telehealth_only: true     # every session by video or phone, no in-person care
+  # owners:                   # a practice under a business name: each owner and license
+  #   - {{name: Dr. Ana Ruiz, license: LMFT 45678}}
 
 clinician:
   name: {clinician_name}
   credentials: {credentials}              # degree and credentials
   profession: {profession}                    # psychologist | counselor | social-worker | mft
   license: {license}
-{associate}
+{associate}  # How you work (whole sentences):
+  approach: I use cognitive behavioral and emotionally focused therapy, fitted to your goals.
+  degrees:
+    - {{degree: MA, discipline: Marriage and Family Therapy, institution: Example University,
+       year: 2015}}
+  # populations: [adults, couples]   # printed as: I work with adults and couples.
+  # restrictions: none               # restrictions on your license, or none
+
 fees:
   session: 180                       # dollars per session
   session_minutes: 50
@@ -77,6 +94,14 @@ fees:
   late_cancel_fee: 180
   payment_methods: [credit cards, debit cards, checks]   # printed as: I accept ... or ...
   collections_notice_days: 30        # written notice before an unpaid account goes to collection
+  payment_due: at-session            # at-session | in-advance | monthly
+  # sliding_scale: true
+  # fee_change_notice_days: 30
+  # refunds: I refund unused prepaid sessions within 14 days.
+  # unpaid_balance: If a balance is unpaid for 60 days, we make a plan before booking more.
+  services:                          # the fee list and the good faith estimate
+    - {{code: "90791", description: First assessment session, minutes: 60, fee: 200}}
+    - {{code: "90837", description: Individual therapy session, minutes: 53, fee: 180}}
 
 supervisor:                          # used with --supervisee
   name: {supervisor_name}
@@ -100,6 +125,8 @@ policies:
   telehealth:
     # The video service, by name (e.g. Zoom for Healthcare), printed as: I use ... .
     platform: a secure video service that protects health information
+  # consent_review_months: 12        # how often you go over this consent again
+  # social_media: (whole sentences; left out, the form says you do not connect online)
 
 office:
   staff_trained: true
@@ -165,6 +192,7 @@ PLACEHOLDER_KEYS: tuple[str, ...] = (
     "clinician.employer",
     "supervisor.name",
     "supervisor.license.number",
+    "practice.records_custodian",
 )
 
 
@@ -216,7 +244,9 @@ def example(
     else:
         license = (
             f"{{type: {quoted['license_type']}, number: {quoted['license_number']}, "
-            f"state: {quoted['license_state']}}}"
+            f"state: {quoted['license_state']}, expires: 2027-06-30,\n"
+            "            basis: \"a master's degree, 3,000 hours of supervised practice and a "
+            'state exam"}'
         )
         associate = _LICENSED
     return EXAMPLE.format(name=name, license=license, associate=associate, **quoted)

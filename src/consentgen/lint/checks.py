@@ -47,7 +47,7 @@ def lint_yaml_file(
     if marked is None:
         return problems, None
     if kind_of(path, marked.data) == "practice":
-        return problems + lint_profile(marked, search), None
+        return problems + lint_profile(marked, search, today), None
     jurisdiction, found = structure.build(Jurisdiction, marked)
     problems += found
     data = marked.data if isinstance(marked.data, dict) else {}
@@ -194,6 +194,16 @@ class LawChecks:
         for i, item in enumerate(j.rules.required_disclosures):
             path: KeyPath = ("rules", "required_disclosures", i)
             self._citations(path, item.citations)
+            wanted = [("phone", "board_contact"), ("address", "board_address")]
+            for board in j.rules.licensing_boards:
+                if "all" not in item.applies_to and board.profession not in item.applies_to:
+                    continue
+                lacks = [f for f, fact in wanted if fact in item.includes and not getattr(board, f)]
+                if lacks:
+                    message = (f"notice '{item.id}' gives the board's contact, but the "
+                               f"{board.name} has no {' or '.join(lacks)}; add it to "
+                               "licensing_boards")  # fmt: skip
+                    self.add((*path, "includes"), "warning", message, "CG210")
             if not item.verified:
                 self.add((*path, "verified"), "warning", f"required disclosure '{item.id}' is not "
                          "verified against its primary source", "CG202")  # fmt: skip
@@ -278,7 +288,9 @@ _PRIVACY_CHECKS: tuple[tuple[KeyPath, str], ...] = (
 )  # fmt: skip
 
 
-def lint_profile(marked: Marked, search: SearchPath | None = None) -> list[Problem]:
+def lint_profile(
+    marked: Marked, search: SearchPath | None = None, today: dt.date | None = None
+) -> list[Problem]:
     profile, problems = structure.build(PracticeProfile, marked)
     if profile is None:
         return problems
@@ -302,6 +314,11 @@ def lint_profile(marked: Marked, search: SearchPath | None = None) -> list[Probl
                 "white-noise machine (office.soundproofing, office.white_noise)",
             )
         )
+    search = search or SearchPath.make(())
+    for key, why in required_values(profile, search, today or dt.date.today()):
+        line, col = marked.mark(_path(key))
+        problems.append(Problem(marked.path, line, col, "warning",
+                                f"{key} is missing: {why}; add it", "CG502"))  # fmt: skip
     if comm.email and comm.encrypted_email is not True:
         problems.append(
             _info(
@@ -311,6 +328,89 @@ def lint_profile(marked: Marked, search: SearchPath | None = None) -> list[Probl
             )
         )
     return problems
+
+
+# What each fact a notice gives needs from the profile (a licensee's; a supervisee's).
+_FACT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "clinician_license": (("clinician.name", "clinician.license.type", "clinician.license.number"),
+                          ("clinician.name", "clinician.registration")),
+    "license_expiration": (("clinician.license.expires",), ("clinician.registration_expires",)),
+    "clinician_credentials": (("clinician.license.basis", "clinician.degrees"),
+                              ("clinician.degrees",)),
+    "license_restrictions": (("clinician.restrictions",), ("clinician.restrictions",)),
+    "supervisor_license": ((), ("supervisor.name", "supervisor.license.type",
+                                "supervisor.license.number")),
+    "employer": ((), ("clinician.employer",)),
+    # practice_owners: only a practice under a business name has to list them; lint cannot
+    # tell, so the review sheet asks.
+}  # fmt: skip
+# What an ethics code's consent elements need from the profile.
+_ELEMENT_KEYS: dict[str, str] = {
+    "approach": "clinician.approach",
+    "continuity": "practice.records_custodian",
+}
+
+
+def _value(profile: PracticeProfile, key: str) -> Any:
+    value: Any = profile
+    for part in key.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def _path(key: str) -> KeyPath:
+    return tuple(key.split("."))  # lint points at the nearest key the profile has
+
+
+def required_values(profile: PracticeProfile, search: SearchPath, today: dt.date) -> list[
+        tuple[str, str]]:  # fmt: skip
+    """(profile key, why) for each value the profile lacks that its license state's prescribed
+    notices or its profession's ethics code need."""
+    from consentgen import jurisdictions
+    from consentgen.errors import ConsentgenError
+
+    clinician = profile.clinician
+    profession = clinician.profession
+    supervised = bool(clinician.registration)
+    states = {lic.state.upper() for lic in (clinician.license, *clinician.other_licenses)
+              if lic is not None and lic.state}  # fmt: skip
+    found: dict[str, str] = {}
+    federal = None
+    for code in sorted(states):
+        try:
+            federal_file, state_file = jurisdictions.load(code, search)
+        except ConsentgenError:
+            continue  # an unknown state is the license's own problem, not a notice's
+        federal = federal_file.jurisdiction
+        law = jurisdictions.merge(federal, state_file.jurisdiction, today)
+        for d in law.disclosures:
+            if (
+                profession is not None
+                and "all" not in d.applies_to
+                and profession not in d.applies_to
+            ):
+                continue
+            if d.status_of_clinician == ("licensed" if supervised else "supervisee"):
+                continue
+            for fact in d.includes:
+                keys = _FACT_KEYS.get(fact, ((), ()))[1 if supervised else 0]
+                for key in keys:
+                    if _value(profile, key) in (None, "", ()):
+                        found.setdefault(key, f"{code} law's notice '{d.title}' "
+                                              f"({d.citations[0].cite}) prints it")  # fmt: skip
+    if federal is None:
+        try:
+            federal = jurisdictions.load("CA", search)[0].jurisdiction
+        except ConsentgenError:
+            federal = None
+    for code in getattr(getattr(federal, "rules", None), "ethics_codes", ()):
+        if profession is not None and code.profession != profession:
+            continue
+        for item in code.requires:
+            key = _ELEMENT_KEYS.get(item.element)
+            if key and _value(profile, key) in (None, "", ()):
+                found.setdefault(key, f"{code.name} ({item.cite}) asks the form to say it")
+    return sorted(found.items())
 
 
 def _info(marked: Marked, path: KeyPath, message: str) -> Problem:

@@ -74,6 +74,10 @@ RULES: tuple[LintRule, ...] = (
              "a field the client's copy reads names the clinician in the third person, speaks "
              "as 'I', holds a research caveat, a web address or a citation",
              "trigger: the client tells the therapist of a threat  # unconfirmed"),
+    LintRule("CG210", "notice-board-contact", "warning",
+             "a notice gives the licensing board's contact or address, and a board it names "
+             "lacks the phone or the mailing address",
+             "includes: [board_address]  # and the board has no address"),
     LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
              "{% if x %}no endif"),
     LintRule("CG302", "template-render", "error",
@@ -89,6 +93,10 @@ RULES: tuple[LintRule, ...] = (
     LintRule("CG501", "office-privacy", "info",
              "the practice profile leaves an office-privacy safeguard unstated or off",
              "office: {staff_trained: false}"),
+    LintRule("CG502", "required-profile-value", "warning",
+             "the practice profile lacks a value that a notice prescribed by the license "
+             "state's law, or the profession's ethics code, needs in the client's copy",
+             "clinician: {license: {state: CA}}  # no expires: California's notice needs it"),
 )  # fmt: skip
 
 BY_ID: dict[str, LintRule] = {rule.id: rule for rule in RULES}
