@@ -72,7 +72,9 @@ def test_strict_builds_a_profile_with_the_practices_own_values(cli, tmp_path):
     # --strict also refuses statements of law neither verified nor reviewed: review them.
     from consentgen import Request, api
 
-    sheet = api.review_sheet(Request(state="CA", as_of=dt.date.fromisoformat(AS_OF)))
+    practice.write_text(text, encoding="utf-8")
+    sheet = api.review_sheet(Request(state="CA", as_of=dt.date.fromisoformat(AS_OF)),
+                             practice=practice)  # fmt: skip
     text += "reviewed:\n" + "".join(f"  - {{rule: {i.rule}, on: {AS_OF}}}\n"
                                      for i in sheet.pending)  # fmt: skip
     practice.write_text(text, encoding="utf-8")

@@ -93,3 +93,26 @@ def test_first_screen_commands_work_in_a_fresh_clone(tmp_path):
                               text=True, check=False)  # fmt: skip
         assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
     assert Path(clone / "consent.html").read_text().startswith("<!DOCTYPE html>")
+
+
+DISCLOSURES_START, DISCLOSURES_END = "<!-- disclosures:start -->\n", "<!-- disclosures:end -->"
+
+
+def test_readme_disclosure_table_is_the_datas(update_golden):
+    from consentgen.api import disclosures_markdown
+
+    path = ROOT / "README.md"
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(DISCLOSURES_START, 1)
+    block, tail = rest.split(DISCLOSURES_END, 1)
+    wanted = disclosures_markdown()
+    if update_golden and block != wanted:
+        path.write_text(
+            head + DISCLOSURES_START + wanted + DISCLOSURES_END + tail, encoding="utf-8"
+        )
+        return
+    assert block == wanted, (
+        "README.md's disclosure table is out of date; run: pytest "
+        "tests/test_readme.py -k disclosures --update-golden"
+    )
+    assert "| CA |" in block and "*exact words*" in block

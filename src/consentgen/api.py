@@ -423,3 +423,37 @@ def render_estimate(
     from consentgen.render.pdf import to_pdf
 
     return to_pdf(html)
+
+
+def disclosures_markdown(data_dirs: tuple[PathLike, ...] | list[PathLike] = ()) -> str:
+    """A Markdown table of every jurisdiction's prescribed client disclosures, as the data holds
+    them (staged ones included): what the client's copy gives (in the law's words or ours) and what the review
+    sheet asks the clinician to check, with how many are verified. README.md holds it."""
+    names = {"psychologist": "psychologists", "counselor": "counselors",
+             "social-worker": "social workers", "mft": "MFTs", "all": "all"}  # fmt: skip
+    rows = ["| State | Given in the client's copy | Listed for the clinician to check | Verified |",
+            "| --- | --- | --- | --- |"]  # fmt: skip
+    for item in list_jurisdictions(data_dirs):
+        code = item["code"]
+        if code == "US":
+            continue
+        # Every entry, staged ones too: the table does not change with the day it is made.
+        law, _, _ = prepare_law(code, dt.date(2000, 1, 1), data_dirs)
+        items = law.state.rules.required_disclosures
+        if not items:
+            continue
+
+        def who(d: Any) -> str:
+            people = ", ".join(names[p] for p in d.applies_to)
+            status = {"supervisee": "; supervisees", "licensed": "; licensees"}.get(
+                d.status_of_clinician, ""
+            )
+            return f"{d.title} ({people}{status})"
+
+        given = [who(d) + (" *exact words*" if d.verbatim else "") for d in items
+                 if d.verbatim or d.notice]  # fmt: skip
+        checked = [who(d) for d in items if not (d.verbatim or d.notice)]
+        verified = sum(d.verified for d in items)
+        cell = lambda texts: "; ".join(t.replace("|", "/") for t in texts) or "none"  # noqa: E731
+        rows.append(f"| {code} | {cell(given)} | {cell(checked)} | {verified} of {len(items)} |")
+    return "\n".join(rows) + "\n"

@@ -198,6 +198,8 @@ def build_sheet(plan: Plan, profile: PracticeProfile) -> Sheet:
         for d in plan.disclosures
         if d not in plan.notices
     ]
+    items += [_ethics_item(code, plan, reviews) for code in law.ethics_codes
+              if code.profession == plan.profession]  # fmt: skip
     position = {s.id: i for i, s in enumerate(sections)}
     items.sort(key=lambda i: position.get(i.section, len(position)))
     req = plan.request
@@ -239,6 +241,33 @@ def _rule_item(
         tuple((c.cite, c.source_url) for c in rule.citations), rule.verified,
         review is not None,
         _check(verified=rule.verified, review=review, stale=stale, changed=changed, extra=extra),
+        review,
+    )  # fmt: skip
+
+
+def _ethics_item(code: Any, plan: Plan, reviews: tuple[Review, ...]) -> Item:
+    """The ethics code the form follows: each standard on consent, and the section that meets
+    it (standards.ELEMENTS)."""
+    from consentgen import standards
+
+    rule_id = f"{FEDERAL}.ethics_codes.{code.profession}"
+    review, stale = _review_for(rule_id, None, reviews)
+    titles = {s.id: s.title for s in plan.sections}
+    met: dict[str, list[str]] = {}
+    for req in standards.requirements((code,), code.profession, plan.request):
+        where = next((titles[sid] for sid, _ in standards.ELEMENTS[req.element]
+                      if sid in titles), "no section of this form")  # fmt: skip
+        met.setdefault(req.cite, []).append(f"{req.element.replace('_', ' ')} ({where})")
+    statement = f"{code.name} ({code.edition}) asks a consent to cover: " + "; ".join(
+        f"{cite}: {', '.join(parts)}" for cite, parts in met.items()
+    )
+    extra = ["Each document follows the code of its clinician's profession; the sections named "
+             "say each point (a test checks the wording is there)."]  # fmt: skip
+    return Item(
+        rule_id, f"Ethics code: {code.name}", "ethics", "Your profession's ethics code",
+        statement, tuple((c.cite, c.source_url) for c in code.citations), code.verified,
+        review is not None,
+        _check(verified=code.verified, review=review, stale=stale, changed=None, extra=extra),
         review,
     )  # fmt: skip
 
@@ -309,7 +338,8 @@ def known_rules(code: str, search: SearchPath) -> set[str] | None:
         if found is None:
             return None
         rules = jurisdictions.load_file(*found).jurisdiction.rules
-        return {f"US.{n}" for n in RULE_NAMES if getattr(rules, n) is not None}
+        names = {f"US.{n}" for n in RULE_NAMES if getattr(rules, n) is not None}
+        return names | {f"US.ethics_codes.{c.profession}" for c in rules.ethics_codes}
     where = jurisdictions.available(search).get(code)
     if where is None:
         return None

@@ -191,8 +191,13 @@ class LawChecks:
                      "complaint paragraph will be blank for them", "CG208")  # fmt: skip
 
     def _disclosures(self, j: Jurisdiction) -> None:
+        ids: set[str] = set()
         for i, item in enumerate(j.rules.required_disclosures):
             path: KeyPath = ("rules", "required_disclosures", i)
+            if item.id in ids:
+                self.add((*path, "id"), "error", f"required disclosure id '{item.id}' is used "
+                         "twice; give each its own id, or merge them", "CG211")  # fmt: skip
+            ids.add(item.id)
             self._citations(path, item.citations)
             wanted = [("phone", "board_contact"), ("address", "board_address")]
             for board in j.rules.licensing_boards:

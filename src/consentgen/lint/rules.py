@@ -78,6 +78,10 @@ RULES: tuple[LintRule, ...] = (
              "a notice gives the licensing board's contact or address, and a board it names "
              "lacks the phone or the mailing address",
              "includes: [board_address]  # and the board has no address"),
+    LintRule("CG211", "duplicate-id", "error",
+             "two required disclosures in one file share an id (a review names it, so it must "
+             "be unique)",
+             "- id: intake_notice ...\n- id: intake_notice ..."),
     LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
              "{% if x %}no endif"),
     LintRule("CG302", "template-render", "error",
