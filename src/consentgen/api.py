@@ -427,8 +427,9 @@ def render_estimate(
 
 def disclosures_markdown(data_dirs: tuple[PathLike, ...] | list[PathLike] = ()) -> str:
     """A Markdown table of every jurisdiction's prescribed client disclosures, as the data holds
-    them (staged ones included): what the client's copy gives (in the law's words or ours) and what the review
-    sheet asks the clinician to check, with how many are verified. README.md holds it."""
+    them (staged ones included): what the client's copy gives (in the law's words or ours) and
+    what the review sheet asks the clinician to check, with how many are verified. README.md
+    holds it."""
     names = {"psychologist": "psychologists", "counselor": "counselors",
              "social-worker": "social workers", "mft": "MFTs", "all": "all"}  # fmt: skip
     rows = ["| State | Given in the client's copy | Listed for the clinician to check | Verified |",
