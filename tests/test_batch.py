@@ -239,3 +239,16 @@ def test_progress_is_plain_when_not_a_terminal(cli, tmp_path):
     assert result.exit_code == 0
     assert result.stderr.strip().endswith(f"manifest: {tmp_path / 'out' / 'manifest.json'}")
     assert "\x1b[" not in result.stderr
+
+
+def test_a_family_row_with_a_guardian_adds_the_minors_section_and_signature(tmp_path):
+    rows = [{"id": "f1", "state": "TX", "setting": "family", "clients": "Ana; Mia",
+             "guardian": "Ana"},
+            {"id": "i1", "state": "TX", "setting": "individual", "clients": "Bo",
+             "guardian": "Cy"}]  # fmt: skip
+    result = batch(rows, tmp_path / "out", as_of=__import__("datetime").date(2026, 11, 25))
+    assert [f.id for f in result.failed] == ["i1"]
+    assert "guardian is only for the minor, family and group settings" in result.failed[0].message
+    text = (tmp_path / "out" / "f1_TX_family.md").read_text()
+    assert "## When a minor takes part" in text
+    assert text.count("**Parent or guardian of a minor member:** Ana") == 1

@@ -54,7 +54,7 @@ def test_full_profile_leaves_no_blanks(cli):
         (("--state", "XY"), "unknown state 'XY'; did you mean"),
         (("--state", "Texass"), "unknown state 'Texass'; did you mean TX?"),
         (("--state", "CA", "--as-of", "2026-02-30"), "--as-of '2026-02-30' is not a date"),
-        (("--state", "CA", "--guardian", "P"), "--guardian is only for --setting minor"),
+        (("--state", "CA", "--guardian", "P"), "--guardian is only for --setting minor, family"),
         (("--state", "CA", "--practice", "missing.yaml"), "missing.yaml: file not found"),
         (("--state", "CA", "-o", "no/such/folder/x.md"), "folder no/such/folder does not exist"),
         (("--state", "CA", "-o", "consent.xyz"), "cannot tell the format from 'consent.xyz'"),

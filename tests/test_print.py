@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import AS_OF, PROFILE
+from conftest import AS_OF, PROFILE, ROOT
 from consentgen import Request, build_document, render
 
 weasyprint = pytest.importorskip("weasyprint")
@@ -304,3 +304,22 @@ def test_a_data_dir_stylesheet_cannot_end_the_style_element(tmp_path, user_css):
     ]
     if "content:" in user_css:
         assert strings == ["</style><script>alert(1)</script>"]
+
+
+def test_print_type_is_at_least_every_notices_minimum():
+    """A notice the law wants in a type size (California's: 12 point) is printed at least that
+    large: the page's base size is the smallest text a notice is set in."""
+    import re
+
+    css = (ROOT / "templates" / "print.css").read_text(encoding="utf-8")
+    base = re.search(r"^html\s*\{[^}]*font-size:\s*([\d.]+)pt", css, re.MULTILINE)
+    assert base, "print.css sets the html font-size in points"
+    wanted = [
+        d["type_points"]
+        for path in (ROOT / "jurisdictions").glob("*.yaml")
+        for d in (yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+                  .get("required_disclosures") or [])
+        if d.get("type_points")
+    ]  # fmt: skip
+    assert wanted, "some state sets a type size (California)"
+    assert float(base.group(1)) >= max(wanted)
