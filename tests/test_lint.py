@@ -48,7 +48,7 @@ def test_fail_cases_find_exactly_what_they_declare(path):
 def test_every_rule_has_a_case():
     declared = {rule_id for path in CASES.rglob("*.yaml") for rule_id, *_ in
                 EXPECT.findall(path.read_text(encoding="utf-8"))}  # fmt: skip
-    template_rules = {"CG004", "CG301", "CG302", "CG303", "CG401"}  # tested below
+    template_rules = {"CG004", "CG301", "CG302", "CG303", "CG304", "CG401"}  # tested below
     assert {rule.id for rule in RULES} - template_rules <= declared
 
 
@@ -91,6 +91,21 @@ def test_template_output_checks(tmp_path, source, shown):
     found = [p for p in problems if p.rule_id == "CG303"]
     assert found
     assert (f"shows '{shown}'" if shown else "is empty") in found[0].message
+
+
+def test_a_template_that_drops_an_ethics_element_is_an_error(tmp_path):
+    text = (ROOT / "templates" / "sections" / "about_therapy.md.j2").read_text(encoding="utf-8")
+    start = text.index("**Other choices.**")
+    data = _templates(
+        tmp_path, "about_therapy.md.j2", text[:start] + text[text.index("\n\n", start) + 2 :]
+    )
+    problems = lint_paths(
+        [data / "templates", ONE_STATE], data_dirs=[data], config=Config(today=TODAY, jobs=1)
+    )
+    found = [p for p in problems if p.rule_id == "CG304"]
+    assert found and all(p.path.endswith("about_therapy.md.j2") for p in found)
+    assert "alternatives, which APA 10.01(b) asks for" in found[0].message
+    assert len(found) == len({p.message for p in found})  # once per code, not per state
 
 
 def test_hard_prose_is_reported_with_its_grade(tmp_path):

@@ -91,6 +91,10 @@ RULES: tuple[LintRule, ...] = (
     LintRule("CG303", "render-output", "error",
              "a rendered document has an unrendered {{, a None, or an empty section",
              "{{ '{{' }}"),
+    LintRule("CG304", "consent-element", "error",
+             "a rendered document no longer tells the client something a profession's ethics "
+             "code asks a consent to say (consentgen.standards.ELEMENTS names the section)",
+             "(a practice's about_therapy.md.j2 without the alternatives to therapy)"),
     LintRule("CG401", "reading-grade", "warning",
              "a section of a client document reads above US grade 10 (Flesch-Kincaid)",
              "(long sentences, long words)"),

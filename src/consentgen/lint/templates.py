@@ -122,7 +122,7 @@ def render_matrix(
 def _render_state(
     task: tuple[str, str, list[str], dt.date],
 ) -> tuple[list[Problem], dict[str, list[tuple[float, str, str]]]]:
-    from consentgen import compose, jurisdictions
+    from consentgen import compose, jurisdictions, standards
     from consentgen.api import template_env
     from consentgen.model import PracticeProfile, Request
     from consentgen.render.markdown import to_markdown, write_document
@@ -167,6 +167,14 @@ def _render_state(
                                             setting, exc))  # fmt: skip
             continue
         label = f"{state.code} {setting}"
+        for need in standards.missing(doc, standards.requirements(law.ethics_codes, None, request)):
+            section_id = standards.ELEMENTS[need.element][0][0]
+            name = f"sections/{section_id}.md.j2"
+            if name not in paths:
+                paths[name] = _template_path(env, name)
+            problems.append(Problem(paths[name], 1, 1, "error", f"fails for {label}: no "
+                                    f"section tells the client {need.element.replace('_', ' ')}, "
+                                    f"which {need.cite} asks for", "CG304"))  # fmt: skip
         for section in doc.sections:
             name = f"sections/{section.id}.md.j2"
             if name not in paths:
