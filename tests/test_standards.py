@@ -63,7 +63,9 @@ def test_a_template_without_the_alternatives_misses_them(tmp_path):
 
 def test_payer_limits_apply_only_with_insurance():
     codes = _codes()
-    insured = standards.requirements(codes, "mft", Request(state="CA"))
-    self_pay = standards.requirements(codes, "mft", Request(state="CA", payment="self-pay"))
+    insured = standards.requirements(codes, "social-worker", Request(state="CA"))
+    self_pay = standards.requirements(
+        codes, "social-worker", Request(state="CA", payment="self-pay")
+    )
     assert "payer_limits" in {r.element for r in insured}
     assert "payer_limits" not in {r.element for r in self_pay}

@@ -197,7 +197,10 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
         for d in law.disclosures
         if ("all" in d.applies_to or profession is None or profession in d.applies_to)
         and d.status_of_clinician in ("any", status)
-    )
+        and (not d.settings or request.setting in d.settings
+             or (has_minor_member(request) and "minor" in d.settings))
+        and (request.telehealth or not d.telehealth_only)
+    )  # fmt: skip
     # A notice is given in the client's copy; a requirement with neither its own words nor ours
     # is met by the document as a whole, and the review sheet lists it for the clinician.
     notices = tuple(d for d in disclosures if d.verbatim or d.notice)

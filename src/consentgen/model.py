@@ -383,6 +383,14 @@ class RequiredDisclosure:
             "and PDF print it at least that large)."
         ),
     )
+    settings: tuple[Setting, ...] = field(
+        default=(),
+        metadata=doc("Only for documents in these settings (empty: every setting), e.g. [minor] "
+                     "for custody papers (a minor inside family or group therapy counts)."),
+    )  # fmt: skip
+    telehealth_only: bool = field(
+        default=False, metadata=doc("Only for telehealth documents (--telehealth).")
+    )
     notice: str | None = field(
         default=None,
         metadata=phrase("A notice the law asks to be given without prescribing its words, in "
