@@ -49,7 +49,8 @@ def test_a_client_field_is_never_a_summary_note_source_or_flag():
     for cls in (model.ReportingRule, model.ElderReportingRule, model.DutyToProtectRule,
                 model.StatusRule, model.MinorsRule, model.RecordsRule, model.PrivilegeRule,
                 model.SupervisionRule, model.TelehealthRule, model.GoodFaithEstimateRule,
-                model.InsuranceRule, model.CrisisLineRule, model.LicensingBoard,
+                model.InsuranceRule, model.CrisisLineRule, model.SubstanceUseRule,
+                model.LicensingBoard,
                 model.RequiredDisclosure, model.AssociateTitle):  # fmt: skip
         fields = set(model.client_fields(cls))
         assert fields, cls

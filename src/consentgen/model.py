@@ -272,6 +272,27 @@ class InsuranceRule(Rule):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubstanceUseRule(Rule):
+    """42 CFR Part 2: what a Part 2 program's client is told of its records' protection."""
+
+    without_consent: tuple[str, ...] = field(
+        default=(),
+        metadata=phrase("When the program may share records without the client's consent, each "
+                        "as a phrase after 'unless': 'it is needed in a medical emergency'."),
+    )  # fmt: skip
+    proceedings: str | None = field(
+        default=None,
+        metadata=phrase("The limit on using the records against the client, as a whole "
+                        "sentence to the client ('you')."),
+    )  # fmt: skip
+    complaint_to: str | None = field(
+        default=None,
+        metadata=client("The federal office that takes complaints, printed after 'a complaint "
+                        "with': 'the U.S. Department of Health and Human Services'."),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, kw_only=True)
 class CrisisLineRule(Rule):
     line: str = field(metadata=client("The line's name: '988 Suicide & Crisis Lifeline'."))
     call: str = field(metadata=client("The number to call, as it is written: '988'."))
@@ -425,7 +446,7 @@ class Rules:
     psychotherapy_notes: Rule | None = None
     insurance_disclosures: InsuranceRule | None = None
     good_faith_estimate: GoodFaithEstimateRule | None = None
-    substance_use_records: Rule | None = None
+    substance_use_records: SubstanceUseRule | None = None
     court_orders: Rule | None = None
     serious_threat: Rule | None = None
     crisis_line: CrisisLineRule | None = None
