@@ -11,7 +11,7 @@ from conftest import AS_OF, PROFILE, ROOT
 from consentgen import Request, build_document, render
 
 DATE = dt.date.fromisoformat(AS_OF)
-GENERIC = "I am Jordan Lee, MA, LMFT, a marriage and family therapist."
+GENERIC = "I am Jordan Lee, MA, LMFT, working toward a license as a marriage and family therapist."
 
 # (state, profession) -> the sentence a supervisee's document opens "Who I am" with.
 TITLES = {
@@ -86,7 +86,10 @@ def test_without_a_title_in_the_data_the_generic_sentence_stays(tmp_path):
     assert GENERIC in _clinician(_md("CA", "mft", data=[data]))
     assert GENERIC in _clinician(_md("NY", "mft"))
     texas_social_worker = _clinician(_md("TX", "social-worker"))
-    assert "I am Jordan Lee, MA, LMFT, a clinical social worker." in texas_social_worker
+    assert (
+        "I am Jordan Lee, MA, LMFT, working toward a license as a clinical social worker."
+        in texas_social_worker
+    )
     assert "Associate" not in texas_social_worker
 
 
