@@ -263,12 +263,12 @@ def _ethics_item(code: Any, plan: Plan, reviews: tuple[Review, ...]) -> Item:
     )
     extra = ["Each document follows the code of its clinician's profession; the sections named "
              "say each point (a test checks the wording is there)."]  # fmt: skip
+    check = _check(verified=code.verified, review=review, stale=stale, changed=None, extra=extra)
+    check = check.replace("the law's own text", "the code's own published text")
     return Item(
         rule_id, f"Ethics code: {code.name}", "ethics", "Your profession's ethics code",
         statement, tuple((c.cite, c.source_url) for c in code.citations), code.verified,
-        review is not None,
-        _check(verified=code.verified, review=review, stale=stale, changed=None, extra=extra),
-        review,
+        review is not None, check, review,
     )  # fmt: skip
 
 
