@@ -15,7 +15,7 @@ import pytest
 
 from conftest import GOLDEN, TESTS
 from consentgen import standards
-from consentgen.api import build_document, prepare_law
+from consentgen.api import build_document, prepare_law, render
 from consentgen.lint import lint_paths
 from consentgen.model import Request
 
@@ -108,3 +108,25 @@ def test_good_faith_estimate(cli, update_golden, tmp_path, profile, state, args)
 def test_no_practice_golden_is_left_over():
     expected = {f"{c[0]}.md" for c in CASES} | {f"{e[0]}_gfe.md" for e in ESTIMATES}
     assert {p.name for p in (GOLDEN / "practices").glob("*.md")} == expected
+
+
+@pytest.mark.parametrize("state", ["CA", "IL", "NY", "TX", "FL"])
+def test_a_part2_program_never_says_payers_get_records_without_consent(state):
+    """42 CFR Part 2: disclosures to a payer need the client's written consent."""
+    request = Request(state=state, as_of=dt.date.fromisoformat(AS_OF))
+    text = render(build_document(request, practice=PRACTICES / "il_part2_lcsw.yaml"), "md")
+    insurance = text.split("## Insurance and managed care", 1)[1].split("\n## ", 1)[0]
+    assert "unless you first give your written consent" in insurance
+    assert "I must give your insurer" not in text
+    assert "## Federal protection of substance use records" in text
+
+
+@pytest.mark.parametrize("state", ["CA", "CO", "NY", "TX", "WA"])
+def test_a_practice_hipaa_does_not_cover_gives_no_privacy_notice(state):
+    request = Request(state=state, payment="self-pay", as_of=dt.date.fromisoformat(AS_OF))
+    document = build_document(request, practice=PRACTICES / "co_lpc_selfpay.yaml")
+    text = render(document, "md")
+    assert "Notice of Privacy Practices" not in text
+    assert "HIPAA, the federal health privacy law, does not apply to my practice" in text
+    assert not [c.cite for s in document.sections for c in s.citations if "164." in c.cite]
+    assert document.office_record == ()
