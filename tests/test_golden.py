@@ -19,6 +19,9 @@ CASES += [
     ("CO", "minor", ("--guardian", "Pat Doe", "--profession", "counselor")),
     ("FL", "individual", ("--payment", "self-pay", "--profession", "counselor")),
     ("CO", "individual", ("--supervisee", "--profession", "counselor")),
+    # New York's SAFE Act report binds a psychologist; for an MFT it is unsettled (a variant).
+    ("NY", "individual", ("--profession", "psychologist")),
+    ("NY", "individual", ("--profession", "mft")),
     # The day before a duty-to-protect law changed: the document as a client signed it then.
     ("NY", "individual", ("--as-of", "2012-06-01")),  # Mental Hygiene Law 9.46, 2013-03-16
     ("CA", "individual", ("--as-of", "2012-12-31")),  # Civil Code 43.92 amended, 2013-01-01

@@ -234,29 +234,35 @@ def show(
     state: str,
     *,
     as_of: dt.date | None = None,
+    profession: str | None = None,
     data_dirs: tuple[PathLike, ...] | list[PathLike] = (),
 ) -> dict[str, Any]:
-    """A jurisdiction's rules as they stood on `as_of`, merged over the federal baseline."""
+    """A jurisdiction's rules as they stood on `as_of`, merged over the federal baseline, for
+    `profession` (a rule's variant for it, where it has one; its boards and disclosures only).
+    Every key of a rule is present, null when the data does not say."""
     as_of = as_of or dt.date.today()
     law, sources, _ = prepare_law(state, as_of, data_dirs)
+    law = law.for_profession(profession)
     rules: dict[str, Any] = {}
     for name, rule in law.rules.items():
         if rule is None:
             continue
         data = _plain(dataclasses.asdict(rule))
-        data.pop("history", None)
-        rules[name] = {
-            "from": law.origins[name],
-            **{k: v for k, v in data.items() if v is not None},
-        }
-    rules["licensing_boards"] = [_plain(dataclasses.asdict(b)) for b in law.boards]
-    rules["required_disclosures"] = [_plain(dataclasses.asdict(d)) for d in law.disclosures]
+        for resolved in ("history", "variants", "applies_to"):  # resolved: not part of a form
+            data.pop(resolved, None)
+        rules[name] = {"from": law.origins[name], **data}
+    mine = lambda p: profession is None or p == profession or p == "all"  # noqa: E731
+    rules["licensing_boards"] = [_plain(dataclasses.asdict(b)) for b in law.boards
+                                 if mine(b.profession)]  # fmt: skip
+    rules["required_disclosures"] = [_plain(dataclasses.asdict(d)) for d in law.disclosures
+                                     if any(mine(p) for p in d.applies_to)]  # fmt: skip
     j = law.state
     return {
         "code": j.code,
         "name": j.name,
         "last_reviewed": j.last_reviewed.isoformat(),
         "as_of": as_of.isoformat(),
+        "profession": profession,
         "origin": sources[-1].origin,
         "rules": rules,
     }
@@ -291,12 +297,22 @@ def coverage(
             continue
         cells: dict[str, dict[str, Any]] = {}
         for name in STATE_RULE_NAMES:
-            rule = jurisdictions.resolve(getattr(j.rules, name), as_of)
+            raw = getattr(j.rules, name)
+            rule = jurisdictions.resolve(raw, as_of)
             cells[name] = (
                 {"status": rule.status or "present", "verified": rule.verified}
                 if rule is not None
                 else {"status": "missing", "verified": False}
             )
+            # Each profession's variant is an entry of its own, as the form it is for.
+            variants = []
+            for variant in raw.variants if raw is not None else ():
+                form = jurisdictions.resolve(raw, as_of, variant.applies_to[0])
+                if form is not None:
+                    variants.append({"applies_to": list(variant.applies_to),
+                                     "status": form.status or "present",
+                                     "verified": form.verified})  # fmt: skip
+            cells[name]["variants"] = variants
         for name in ("licensing_boards", "required_disclosures"):
             items = getattr(j.rules, name)
             cells[name] = {
@@ -324,6 +340,12 @@ def coverage(
             "missing": sum(1 for r in rows if r["rules"][name]["status"] in ("missing", "invalid")),
         }
         for name in STATE_RULE_NAMES
+    }
+    variants = [v for r in rows for name in STATE_RULE_NAMES
+                for v in r["rules"][name].get("variants", ())]  # fmt: skip
+    totals["variants"] = {
+        "verified": sum(1 for v in variants if v["verified"]),
+        "unverified": sum(1 for v in variants if not v["verified"]),
     }
     boards = [r["rules"]["licensing_boards"] for r in rows]
     totals["licensing_boards"] = {

@@ -944,11 +944,16 @@ def _coverage_table(data: dict) -> None:
     ]  # fmt: skip
     totals = data["totals"]
     rules = [t for n, t in totals.items() if n != "licensing_boards"]
+    verified = sum(t["verified"] for t in rules)
+    entries = verified + sum(t["unverified"] for t in rules)
+    share = f" ({100 * verified / entries:.0f}%)" if entries else ""
     summary = (
         f"{len(rows)} jurisdictions, law as of {data['as_of']}: "
-        f"{sum(t['verified'] for t in rules)} rules verified, "
-        f"{sum(t['unverified'] for t in rules)} unverified, "
-        f"{sum(t['missing'] for t in rules)} missing; licensing boards: "
+        f"{verified} rule entries verified{share}, "
+        f"{sum(t['unverified'] for t in rules)} unverified "
+        f"({totals['variants']['verified'] + totals['variants']['unverified']} of them "
+        f"profession variants), "
+        f"{sum(t.get('missing', 0) for t in rules)} missing; licensing boards: "
         f"{totals['licensing_boards']['verified']} verified, "
         f"{totals['licensing_boards']['unverified']} unverified"
     )
@@ -977,19 +982,23 @@ def show(
             "--format", "-f", case_sensitive=False, help="table: readable; json: the contract."
         ),
     ] = ListFormat.table,
+    profession: ProfessionOption = None,
     as_of: AsOfOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show a jurisdiction's rules as they stood on a date, with their citations."""
+    """Show a jurisdiction's rules as they stood on a date, with their citations; with
+    --profession, as they stand for that profession."""
     from consentgen import api
 
-    data = api.show(state, as_of=_parse_date(as_of), data_dirs=data_dir or ())
+    data = api.show(state, as_of=_parse_date(as_of), data_dirs=data_dir or (),
+                    profession=profession.value if profession else None)  # fmt: skip
     if fmt is ListFormat.json:
         sys.stdout.write(json_text(data))
         return
     lines = [
         f"{data['name']} ({data['code']}), last reviewed {data['last_reviewed']}, "
-        f"law as of {data['as_of']}",
+        f"law as of {data['as_of']}"
+        + (f", for {data['profession']}" if data["profession"] else ""),
         "",
     ]
     for name, rule in data["rules"].items():

@@ -159,6 +159,7 @@ _SETTING_SECTIONS = {
 def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     request = effective_request(request, profile)
     profession = request.profession or profile.clinician.profession
+    law = law.for_profession(profession)
     rows: list[tuple[str, str, tuple[str, ...]]] = list(_CORE_BEFORE)
     if request.payment == "insurance":
         rows.append(("insurance", "Insurance and managed care", ("insurance_disclosures",)))

@@ -140,13 +140,24 @@ def load(code: str, search: SearchPath) -> tuple[LoadedFile, LoadedFile]:
     return load_file(*federal), load_file(*state)
 
 
-def resolve(rule: Rule | None, as_of: dt.date) -> Rule | None:
-    """The form of `rule` in force on `as_of`, walking its forms newest first.
+def for_profession(rule: Rule | None, profession: str | None) -> Rule | None:
+    """`rule` as it stands for `profession`: its variant for that profession, else the default
+    (with the variants left out either way)."""
+    if rule is None:
+        return None
+    chosen = next((v for v in rule.variants if profession in v.applies_to), rule)
+    return dataclasses.replace(chosen, variants=())
+
+
+def resolve(rule: Rule | None, as_of: dt.date, profession: str | None = None) -> Rule | None:
+    """The form of `rule` in force on `as_of` for `profession` (None: the default form),
+    walking its forms newest first.
 
     A form with no `effective` date is taken to start after the next older dated form (the
     current form of a rule whose start date is unknown). None when every known form starts
     after `as_of`: the data does not say what the law was then.
     """
+    rule = for_profession(rule, profession)
     if rule is None:
         return None
     forms = [rule, *rule.history]
@@ -168,6 +179,13 @@ class ResolvedLaw:
     as_of: dt.date
     rules: dict[str, Rule | None]
     origins: dict[str, str]  # rule name -> jurisdiction code it came from
+    profession: str | None = None  # the profession the rules were resolved for
+
+    def for_profession(self, profession: str | None) -> ResolvedLaw:
+        """The same law resolved for `profession` (a rule's variant for it, where it has one)."""
+        if profession == self.profession:
+            return self
+        return merge(self.federal, self.state, self.as_of, profession)
 
     @property
     def boards(self) -> tuple[Any, ...]:
@@ -187,7 +205,9 @@ class ResolvedLaw:
         )
 
 
-def merge(federal: Jurisdiction, state: Jurisdiction, as_of: dt.date) -> ResolvedLaw:
+def merge(
+    federal: Jurisdiction, state: Jurisdiction, as_of: dt.date, profession: str | None = None
+) -> ResolvedLaw:
     rules: dict[str, Rule | None] = {}
     origins: dict[str, str] = {}
     for name in RULE_NAMES:
@@ -197,6 +217,6 @@ def merge(federal: Jurisdiction, state: Jurisdiction, as_of: dt.date) -> Resolve
             if state_rule is not None
             else (getattr(federal.rules, name), federal.code)
         )
-        rules[name] = resolve(chosen, as_of)
+        rules[name] = resolve(chosen, as_of, profession)
         origins[name] = origin
-    return ResolvedLaw(state, federal, as_of, rules, origins)
+    return ResolvedLaw(state, federal, as_of, rules, origins, profession)

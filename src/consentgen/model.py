@@ -79,6 +79,18 @@ class Rule:
     history: tuple["Rule", ...] = field(
         default=(), metadata=doc("Earlier forms, newest first; each needs `effective`.")
     )
+    variants: tuple["Rule", ...] = field(
+        default=(),
+        metadata=doc("The rule as it stands for some professions only, where it differs from "
+                     "this default: each a whole rule of the same kind with `applies_to`, its "
+                     "own citations, status, facts and history. A document for one of those "
+                     "professions uses the variant."),
+    )  # fmt: skip
+    applies_to: tuple[Profession, ...] = field(
+        default=(),
+        metadata={"min_items": 1,
+                  **doc("In a variant only: the professions it is the rule for.")},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -81,7 +81,13 @@ class Builder:
         )
 
     def build(
-        self, cls: type, value: Any, path: KeyPath = (), *, history_of: type | None = None
+        self,
+        cls: type,
+        value: Any,
+        path: KeyPath = (),
+        *,
+        history_of: type | None = None,
+        variant_of: type | None = None,
     ) -> Any:
         if value is INVALID:
             return None
@@ -97,6 +103,11 @@ class Builder:
         fields = {f.name: f for f in _fields(cls)}
         if history_of is not None:
             fields.pop("history", None)
+        if "variants" in fields:  # a rule: variants hold the professions' forms
+            if history_of is not None or variant_of is not None:
+                fields.pop("variants")
+            if variant_of is None:
+                fields.pop("applies_to", None)
         hints = _hints(cls)
         kwargs: dict[str, Any] = {}
         for key, item in value.items():
@@ -112,17 +123,36 @@ class Builder:
             tp = hints[key]
             if key == "history":
                 kwargs[key] = self._history(cls, item, (*path, key))
+            elif key == "variants":
+                kwargs[key] = self._variants(cls, item, (*path, key))
             else:
                 kwargs[key] = self.value(tp, item, (*path, key), fields[key].metadata)
         for name, f in fields.items():
             if name not in value and _required(f):
                 self.error(path, f"missing required key '{name}' in {_where(path)}", "CG103")
+        if variant_of is not None and not value.get("applies_to"):
+            self.error(path, "a variant needs 'applies_to': the professions it is for", "CG103")
         if history_of is not None and value.get("effective") is None and "effective" in fields:
             self.error(path, "an earlier form under 'history' needs its 'effective' date", "CG103")
         try:
             return cls(**{k: v for k, v in kwargs.items() if v is not _INVALID})
         except TypeError:
             return None  # a required key was missing or invalid: already reported
+
+    def _variants(self, cls: type, item: Any, path: KeyPath) -> Any:
+        if not isinstance(item, list):
+            self.wrong(path, "a list", item)
+            return _INVALID
+        forms = [self.build(cls, form, (*path, i), variant_of=cls) for i, form in enumerate(item)]
+        seen: dict[str, int] = {}
+        for i, form in enumerate(forms):
+            for profession in getattr(form, "applies_to", ()) if form is not None else ():
+                if profession in seen:
+                    message = (f"{profession} already has variant {seen[profession]}; give each "
+                               "profession one variant")  # fmt: skip
+                    self.error((*path, i, "applies_to"), message, "CG104")
+                seen.setdefault(profession, i)
+        return tuple(f for f in forms if f is not None)
 
     def _history(self, cls: type, item: Any, path: KeyPath) -> Any:
         if not isinstance(item, list):
@@ -274,25 +304,42 @@ def json_schema(cls: type, title: str, schema_id: str) -> dict[str, Any]:
     }
 
 
-def _object_schema(cls: type, defs: dict[str, Any], *, history: bool) -> dict[str, Any]:
+def _object_schema(
+    cls: type, defs: dict[str, Any], *, history: bool, variant: bool = False
+) -> dict[str, Any]:
     hints = _hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
+    rule = any(f.name == "variants" for f in _fields(cls))
     for f in _fields(cls):
         if history and f.name == "history":
             continue
+        if rule and f.name == "variants" and (history or variant):
+            continue
+        if rule and f.name == "applies_to" and not variant:
+            continue
         if f.name == "history":
-            form = f"{cls.__name__}Form"
+            form = f"{cls.__name__}{'Variant' if variant else ''}Form"
             if form not in defs:
                 defs[form] = {}
-                defs[form] = _object_schema(cls, defs, history=True)
+                defs[form] = _object_schema(cls, defs, history=True, variant=variant)
             prop: dict[str, Any] = {"type": "array", "items": {"$ref": f"#/$defs/{form}"}}
+        elif f.name == "variants":
+            name = f"{cls.__name__}Variant"
+            if name not in defs:
+                defs[name] = {}
+                defs[name] = _object_schema(cls, defs, history=False, variant=True)
+            prop = {"type": "array", "items": {"$ref": f"#/$defs/{name}"}}
         else:
             prop = _type_schema(hints[f.name], defs, dict(f.metadata))
         if "doc" in f.metadata:
             prop = {**prop, "description": f.metadata["doc"]}
         props[f.name] = prop
-        if _required(f) or (history and f.name == "effective"):
+        if (
+            _required(f)
+            or (history and f.name == "effective")
+            or (variant and not history and f.name == "applies_to")
+        ):
             required.append(f.name)
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
     if cls.__doc__ and not history and not cls.__doc__.startswith(cls.__name__ + "("):

@@ -101,8 +101,8 @@ class LawChecks:
                      "CG208")  # fmt: skip
         return self.problems
 
-    def _rule(self, name: str, rule: Rule) -> None:
-        base: KeyPath = ("rules", name)
+    def _rule(self, name: str, rule: Rule, base: KeyPath | None = None) -> None:
+        base = base or ("rules", name)
         forms = [(base, rule), *(((*base, "history", i), f) for i, f in enumerate(rule.history))]
         for path, form in forms:
             self._citations(path, form.citations)
@@ -145,6 +145,17 @@ class LawChecks:
                 "no 'effective' date; --as-of cannot tell when it started",
                 "CG207",
             )
+        for i, variant in enumerate(rule.variants):
+            path = (*base, "variants", i)
+            self._rule(name, variant, path)
+            for j, citation in enumerate(variant.citations):
+                named = {p for p, pattern in _PROFESSION_WORDS.items()
+                         if re.search(pattern, citation.cite, re.IGNORECASE)}  # fmt: skip
+                if named and not named & set(variant.applies_to):
+                    message = (f"citation '{citation.cite}' names {', '.join(sorted(named))}, "
+                               f"but the variant is for {', '.join(variant.applies_to)}; check "
+                               "applies_to")  # fmt: skip
+                    self.add((*path, "citations", j), "warning", message, "CG212")
 
     def _citations(self, path: KeyPath, citations: tuple[Any, ...]) -> None:
         for i, citation in enumerate(citations):
@@ -261,6 +272,15 @@ _CLIENT_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"KRS|MCA|NRS|MRSA|MCL|Stat\.|Ann\.)\s+\d"),
      "it cites the law in running text ('{}'); citations belong in 'citations'"),
 )  # fmt: skip
+
+
+# Words in a citation that name a profession (lint CG212).
+_PROFESSION_WORDS = {
+    "psychologist": r"psycholog",
+    "counselor": r"counsel(?:or|ing)",
+    "social-worker": r"social work",
+    "mft": r"marriage and family",
+}
 
 
 def client_wording_problem(text: str, *, voice: bool = True) -> str | None:

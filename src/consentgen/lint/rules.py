@@ -82,6 +82,9 @@ RULES: tuple[LintRule, ...] = (
              "two required disclosures in one file share an id (a review names it, so it must "
              "be unique)",
              "- id: intake_notice ...\n- id: intake_notice ..."),
+    LintRule("CG212", "variant-professions", "warning",
+             "a profession variant's citation names professions the variant is not for",
+             "variants: [{applies_to: [mft], citations: [{cite: 'Psychologists Act § 5'}]}]"),
     LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
              "{% if x %}no endif"),
     LintRule("CG302", "template-render", "error",
