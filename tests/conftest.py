@@ -12,6 +12,8 @@ ROOT = TESTS.parent
 PROFILE = TESTS / "fixtures" / "practice.yaml"
 GOLDEN = TESTS / "golden"
 AS_OF = "2026-11-25"
+# The head of a made-up jurisdiction file, for tests that write one.
+ZEDLAND = "code: ZZ\nname: Zedland\nlast_reviewed: 2026-11-01\nrules:\n"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

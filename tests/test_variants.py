@@ -7,17 +7,13 @@ import json
 
 import pytest
 
-from conftest import PROFILE
+from conftest import PROFILE, ZEDLAND
 from consentgen import jurisdictions, structure
 from consentgen.api import build_document, render, show
 from consentgen.model import Jurisdiction, Request
 from consentgen.yamlio import load_text
 
-BASE = """\
-code: ZZ
-name: Zedland
-last_reviewed: 2026-11-01
-rules:
+BASE = ZEDLAND + """\
   duty_to_protect:
     status: mandatory
     summary: Must warn.
