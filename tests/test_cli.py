@@ -316,8 +316,9 @@ def test_python_dash_m(tmp_path):
 def test_coverage_counts_verified_rules(cli):
     data = json.loads(cli("coverage", "--format", "json", "--as-of", AS_OF).stdout)
     rows = {row["code"]: row for row in data["jurisdictions"]}
-    assert rows["TX"]["rules"]["duty_to_protect"] == {"status": "permissive", "verified": True,
-                                                      "variants": []}  # fmt: skip
+    # The law itself (TX: permissive) is asserted in tests/law/; here, the report's shape.
+    assert set(rows["TX"]["rules"]["duty_to_protect"]) == {"status", "verified", "variants"}
+    assert rows["NY"]["rules"]["duty_to_protect"]["variants"][0]["applies_to"] == ["mft"]
     assert rows["CA"]["rules"]["licensing_boards"]["count"] == 4
     totals = data["totals"]["child_abuse_reporting"]
     assert totals["verified"] + totals["unverified"] + totals["missing"] == len(rows)

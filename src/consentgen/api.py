@@ -245,7 +245,8 @@ def show(
     law = law.for_profession(profession)
     rules: dict[str, Any] = {}
     for name, rule in law.rules.items():
-        if rule is None:
+        if rule is None:  # not in the data, or not yet in force on `as_of`
+            rules[name] = None
             continue
         data = _plain(dataclasses.asdict(rule))
         for resolved in ("history", "variants", "applies_to"):  # resolved: not part of a form

@@ -1002,6 +1002,9 @@ def show(
         "",
     ]
     for name, rule in data["rules"].items():
+        if rule is None:
+            lines.extend([f"{name}: not in the data on this date", ""])
+            continue
         if isinstance(rule, list):
             lines.append(f"{name}: {len(rule)} item(s)")
             continue
