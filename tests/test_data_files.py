@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import ROOT
+from conftest import PROFILE, ROOT
 from consentgen import api, jurisdictions
 from consentgen.errors import InvalidFileError
 from consentgen.profile import load as load_profile
@@ -239,3 +239,39 @@ def test_profile_cache_follows_the_file(tmp_path, monkeypatch):
     for _ in range(2):  # an invalid profile is never cached
         with pytest.raises(InvalidFileError, match="unknown key 'nam'"):
             load_profile(path)
+
+
+@pytest.mark.parametrize("kind", ["document", "estimate"])
+def test_output_schemas_are_generated_from_the_model(kind, update_golden):
+    path = ROOT / "src/consentgen/schema" / f"{kind}.schema.json"
+    if update_golden:
+        path.write_text(json.dumps(api.json_schema(kind), indent=2) + "\n")
+    assert json.loads(path.read_text()) == api.json_schema(kind), "run pytest --update-golden"
+
+
+@pytest.mark.parametrize(
+    ("state", "setting", "options"),
+    [("CA", "couples", {}), ("NY", "minor", {"payment": "self-pay", "supervisee": True}),
+     ("TX", "family", {"guardians": ("Pat Doe",), "telehealth": True})],
+)  # fmt: skip
+def test_document_json_meets_its_schema_with_every_key(state, setting, options):
+    import datetime as dt
+
+    from consentgen.model import Request
+
+    request = Request(state=state, setting=setting, clients=("A B",), as_of=dt.date(2026, 11, 27),
+                      **options)  # fmt: skip
+    data = json.loads(api.render(api.build_document(request, practice=PROFILE), "json"))
+    jsonschema.Draft202012Validator(api.json_schema("document")).validate(data)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(api.json_schema("document")).validate(
+            {k: v for k, v in data.items() if k != "missing"}
+        )
+
+
+def test_estimate_json_meets_its_schema():
+    practice = ROOT / "tests/fixtures/practices/co_lpc_selfpay.yaml"
+    estimate = api.good_faith_estimate(practice=practice, state="CO", client="A B")
+    data = json.loads(api.render_estimate(estimate, "json"))
+    jsonschema.Draft202012Validator(api.json_schema("estimate")).validate(data)
+    assert data["client_birth_date"] is None  # null, not left out

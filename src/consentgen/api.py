@@ -367,20 +367,26 @@ def _invalid_cells() -> dict[str, dict[str, Any]]:
     return cells
 
 
-SCHEMAS = {"jurisdiction": "Jurisdiction", "practice": "PracticeProfile"}
+SCHEMAS = {"jurisdiction": "Jurisdiction", "practice": "PracticeProfile", "document": "Document",
+           "estimate": "GoodFaithEstimate"}  # fmt: skip
+_OUTPUTS = ("document", "estimate")  # what consentgen writes, not what it reads
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of a jurisdiction file or a practice profile, derived from the model."""
+    """The JSON Schema, derived from the model, of a jurisdiction file or a practice profile (what
+    consentgen reads), or of a document's or a good faith estimate's JSON (what it writes)."""
     from consentgen import model, structure
 
     if kind not in SCHEMAS:
-        raise UserError(f"unknown schema '{kind}'; choose {' or '.join(SCHEMAS)}")
+        raise UserError(f"unknown schema '{kind}'; choose {', '.join(SCHEMAS)}")
     title = {
         "jurisdiction": "consentgen jurisdiction file",
         "practice": "consentgen practice profile",
+        "document": "consentgen consent document (build --format json)",
+        "estimate": "consentgen good faith estimate (gfe --format json)",
     }
-    return structure.json_schema(getattr(model, SCHEMAS[kind]), title[kind], f"{kind}.schema.json")
+    make = structure.output_schema if kind in _OUTPUTS else structure.json_schema
+    return make(getattr(model, SCHEMAS[kind]), title[kind], f"{kind}.schema.json")
 
 
 def _plain(value: Any) -> Any:

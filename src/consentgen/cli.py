@@ -1478,6 +1478,8 @@ def lint(
 class SchemaKind(enum.StrEnum):
     jurisdiction = "jurisdiction"
     practice = "practice"
+    document = "document"
+    estimate = "estimate"
 
 
 @app.command(short_help="Print the JSON Schema of jurisdiction files or of the profile.")
@@ -1485,10 +1487,15 @@ class SchemaKind(enum.StrEnum):
 def schema(
     kind: Annotated[
         SchemaKind,
-        typer.Argument(metavar="KIND", help="Which file's schema: jurisdiction or practice."),
+        typer.Argument(
+            metavar="KIND",
+            help="jurisdiction or practice (files consentgen reads); "
+            "document or estimate (the JSON it writes).",
+        ),
     ] = SchemaKind.jurisdiction,
 ) -> None:
-    """Print the JSON Schema of jurisdiction files or of the practice profile."""
+    """Print the JSON Schema of jurisdiction files, the practice profile, a document's JSON or a
+    good faith estimate's JSON."""
     import json
 
     from consentgen import api

@@ -386,7 +386,29 @@ def _type_schema(tp: Any, defs: dict[str, Any], meta: dict[str, Any]) -> dict[st
         return out
     if tp is dt.date:
         return {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
+    if origin is dict or tp is object:
+        return {}  # any JSON value (a document's options)
     raise TypeError(f"no schema for {tp!r}")
+
+
+def output_schema(cls: type, title: str, schema_id: str) -> dict[str, Any]:
+    """The JSON Schema of what consentgen writes as `cls` (a Document, an estimate): every key is
+    always present (null when unknown), and text may be empty (an unofficial source's link)."""
+    schema = json_schema(cls, title, schema_id)
+
+    def tighten(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("minLength", None)
+            if node.get("type") == "object" and "properties" in node:
+                node["required"] = list(node["properties"])
+            for value in node.values():
+                tighten(value)
+        elif isinstance(node, list):
+            for value in node:
+                tighten(value)
+
+    tighten(schema)
+    return schema
 
 
 # --- The practice profile's keys, for the README ------------------------------------------------
