@@ -55,7 +55,8 @@ def test_law_case(case):
                     assert text in _text(fields[field]), f"{field} lacks {text!r}"
             else:
                 assert key in fields, f"no field {key!r}"
-                assert fields[key] == wanted, f"{key}: {fields[key]!r} != {wanted!r}"
+                got = list(fields[key]) if isinstance(fields[key], tuple) else fields[key]
+                assert got == wanted, f"{key}: {got!r} != {wanted!r}"
     if "document_says" in case or "document_does_not_say" in case:
         request = Request(state=case["state"], setting=case.get("setting", "individual"),
                           profession=case.get("profession"), as_of=as_of)  # fmt: skip
