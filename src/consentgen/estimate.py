@@ -85,7 +85,7 @@ def build(
         period_months=months,
         first_session=first_session,
         issued=law.as_of,
-        dispute_threshold=rule.dispute_threshold or 400,
+        dispute_threshold=rule.dispute_threshold,
         dispute_days=rule.dispute_days,
         help_url=getattr(rule, "help_url", None),
         help_phone=getattr(rule, "help_phone", None),

@@ -1031,7 +1031,7 @@ class GoodFaithEstimate:
     period_months: int
     first_session: dt.date | None
     issued: dt.date
-    dispute_threshold: int
+    dispute_threshold: int | None
     dispute_days: int | None
     help_url: str | None
     help_phone: str | None
