@@ -213,8 +213,17 @@ def test_api_any_text_builds_or_fails_cleanly(tmp_path, state, clients, guardian
         doc = build_document(request, practice=profile)
     except UserError as exc:
         assert "\n" not in exc.message
+        # The same failure without the names: a name that is part of its fixed words ("empt"
+        # in "is empty") is not a leak.
+        neutral = Request(state=state, setting="minor", clients=("Qx",) * len(clients),
+                          guardians=("Qx",) * len(guardians), as_of=None)  # fmt: skip
+        try:
+            build_document(neutral, practice=profile)
+            fixed = ""
+        except UserError as again:
+            fixed = again.message
         for name in clients + guardians:
-            if len(name.strip()) > 3:
+            if len(name.strip()) > 3 and name not in fixed:
                 assert name not in exc.message
         return
     first, second = render(doc, "md"), render(doc, "md")
