@@ -38,7 +38,14 @@ from typing import Any, get_args
 from consentgen import __version__, jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
-from consentgen.model import Payment, PracticeProfile, Profession, Request, Setting
+from consentgen.model import (
+    GUARDIAN_SETTINGS,
+    Payment,
+    PracticeProfile,
+    Profession,
+    Request,
+    Setting,
+)
 from consentgen.resources import SearchPath, files_fingerprint
 from consentgen.textsafe import visible
 
@@ -345,7 +352,7 @@ def _row(line: int, record: dict[str, Any]) -> Row:
         except ValueError:
             raise ValueError("column 'as_of' is not a date (YYYY-MM-DD)") from None
     guardians = _names(text("guardian"), "guardian")
-    if guardians and setting not in ("minor", "family", "group"):
+    if guardians and setting not in GUARDIAN_SETTINGS:
         raise ValueError("a guardian is only for the minor, family and group settings")
     clients = _names(text("clients"), "clients")
     request = Request(state=text("state"), setting=setting, payment=payment,

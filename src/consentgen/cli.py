@@ -275,13 +275,20 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _parse_date(text: str | None) -> dt.date | None:
+def _parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        _fail(f"--as-of '{text}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+        _fail(f"{option} '{text}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+
+
+def _check_guardians(guardian: list[str] | None, setting: Any) -> None:
+    from consentgen.model import GUARDIAN_SETTINGS
+
+    if guardian and setting.value not in GUARDIAN_SETTINGS:
+        _fail("--guardian is only for --setting minor, family or group")
 
 
 def _handle_errors(func: Callable[P, None]) -> Callable[P, None]:
@@ -453,8 +460,7 @@ def build(
         _check_output(output, force)
     elif out_format in ("pdf", "docx"):
         _fail(f"{out_format.upper()} is a binary format; write it to a file with -o FILE")
-    if guardian and setting.value not in ("minor", "family", "group"):
-        _fail("--guardian is only for --setting minor, family or group")
+    _check_guardians(guardian, setting)
     for option, names in (("--client", client or ()), ("--guardian", guardian or ())):
         for number, name in enumerate(names, 1):
             problem = Request.name_problem(name)
@@ -607,8 +613,7 @@ def review(
         _fail(f"a review sheet is md, html or json, not {out_format}")
     if output is not None:
         _check_output(output, force)
-    if guardian and setting.value not in ("minor", "family", "group"):
-        _fail("--guardian is only for --setting minor, family or group")
+    _check_guardians(guardian, setting)
     request = Request(
         state=state, setting=setting.value, payment=payment.value, supervisee=supervisee,
         telehealth=telehealth, profession=profession.value if profession else None,
@@ -671,12 +676,12 @@ def gfe(
         typer.Option("--first-session", metavar="YYYY-MM-DD", help="When care is scheduled."),
     ] = None,
     fmt: Annotated[
-        str | None,
+        FormatChoice | None,
         typer.Option(
             "--format",
             "-f",
-            metavar="md|html|json|pdf",
-            help="Default: from -o's extension, else md.",
+            case_sensitive=False,
+            help="md, html, json or pdf. Default: from -o's extension, else md.",
         ),
     ] = None,
     output: Annotated[
@@ -698,14 +703,9 @@ def gfe(
     from consentgen import api, estimate
     from consentgen.model import Request
 
-    out_format = fmt.lower() if fmt else None
-    if out_format is None:
-        out_format = EXTENSIONS.get(output.suffix.lower(), "") if output is not None else "md"
-        if output is not None and out_format not in estimate.FORMATS:
-            _fail(f"cannot tell the format from '{output.name}'; use .md, .html, .json or .pdf, "
-                  "or --format")  # fmt: skip
+    out_format = _output_format(output, fmt)
     if out_format not in estimate.FORMATS:
-        _fail(f"--format {fmt} is not one of {', '.join(estimate.FORMATS)}")
+        _fail(f"--format {out_format} is not one of {', '.join(estimate.FORMATS)}")
     if output is not None:
         _check_output(output, force)
     elif out_format == "pdf":
@@ -719,18 +719,11 @@ def gfe(
             _fail(f"--service {text!r}: give a code and, if more than one, the number: 90837x24")
         sessions[match.group(1).upper()] = int(match.group(2) or 1)
 
-    def day(option: str, value: str | None) -> dt.date | None:
-        if value is None:
-            return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            _fail(f"{option} '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
-
     document = api.good_faith_estimate(
-        practice=practice, state=state, client=client, birth_date=day("--birth-date", birth_date),
+        practice=practice, state=state, client=client,
+        birth_date=_parse_date(birth_date, "--birth-date"),
         sessions=sessions, months=months, diagnosis=tuple(d.upper() for d in diagnosis or ()),
-        first_session=day("--first-session", first_session), as_of=day("--as-of", as_of),
+        first_session=_parse_date(first_session, "--first-session"), as_of=_parse_date(as_of),
         data_dirs=data_dir or (),
     )  # fmt: skip
     text = api.render_estimate(document, out_format, data_dirs=data_dir or ())

@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from consentgen.jurisdictions import NAMES, ResolvedLaw
-from consentgen.model import DocCitation, PracticeProfile, Request, Signature
+from consentgen.model import GUARDIAN_SETTINGS, DocCitation, PracticeProfile, Request, Signature
 
 ETHICS_CODES: dict[str, str] = {
     "psychologist": "the American Psychological Association's Ethical Principles of Psychologists "
@@ -243,7 +243,11 @@ def effective_request(request: Request, profile: PracticeProfile) -> Request:
 
 def has_minor_member(request: Request) -> bool:
     """A family or group with a minor in it: its parents or guardians (`--guardian`) sign."""
-    return request.setting in ("family", "group") and bool(request.guardians)
+    return (
+        request.setting in GUARDIAN_SETTINGS
+        and request.setting != "minor"
+        and bool(request.guardians)
+    )
 
 
 def covered_entity(profile: PracticeProfile) -> bool:

@@ -17,6 +17,8 @@ from consentgen.textsafe import made_text, not_text
 Status = Literal["mandatory", "permissive", "none", "unknown"]
 Profession = Literal["psychologist", "counselor", "social-worker", "mft"]
 Setting = Literal["individual", "couples", "family", "group", "minor"]
+# Settings where a parent or guardian signs: a minor's therapy, or a minor in a family or group.
+GUARDIAN_SETTINGS: tuple[str, ...] = ("minor", "family", "group")
 Payment = Literal["insurance", "self-pay"]
 SecretsPolicy = Literal["no-secrets", "limited", "held"]
 
