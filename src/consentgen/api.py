@@ -463,13 +463,13 @@ def disclosures_markdown(data_dirs: tuple[PathLike, ...] | list[PathLike] = ()) 
              "social-worker": "social workers", "mft": "MFTs", "all": "all"}  # fmt: skip
     rows = ["| State | Given in the client's copy | Listed for the clinician to check | Verified |",
             "| --- | --- | --- | --- |"]  # fmt: skip
+    search = search_path(data_dirs)
     for item in list_jurisdictions(data_dirs):
         code = item["code"]
         if code == "US":
             continue
         # Every entry, staged ones too: the table does not change with the day it is made.
-        law, _, _ = prepare_law(code, dt.date(2000, 1, 1), data_dirs)
-        items = law.state.rules.required_disclosures
+        items = jurisdictions.load(code, search)[1].jurisdiction.rules.required_disclosures
         if not items:
             continue
 

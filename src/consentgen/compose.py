@@ -10,6 +10,7 @@ import dataclasses
 import re
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 from consentgen.jurisdictions import NAMES, ResolvedLaw
 from consentgen.model import GUARDIAN_SETTINGS, DocCitation, PracticeProfile, Request, Signature
@@ -192,15 +193,11 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
     rows.append(("office_privacy", "Privacy in our office", ()))
     rows.append(("client_rights", "Your rights", ("right_of_access",)))
 
-    status = "supervisee" if request.supervisee else "licensed"
     disclosures = tuple(
         d
         for d in law.disclosures
-        if ("all" in d.applies_to or profession is None or profession in d.applies_to)
-        and d.status_of_clinician in ("any", status)
-        and (not d.settings or request.setting in d.settings
-             or (has_minor_member(request) and "minor" in d.settings))
-        and (request.telehealth or not d.telehealth_only)
+        if disclosure_binds(d, profession, request.supervisee, setting=request.setting,
+                            telehealth=request.telehealth, minor_member=has_minor_member(request))
     )  # fmt: skip
     # A notice is given in the client's copy; a requirement with neither its own words nor ours
     # is met by the document as a whole, and the review sheet lists it for the clinician.
@@ -231,6 +228,26 @@ def plan(request: Request, law: ResolvedLaw, profile: PracticeProfile) -> Plan:
         _acknowledgments(request, law, profile, notices),
         _office_record(request, law, profile),
     )
+
+
+def disclosure_binds(
+    d: Any,
+    profession: str | None,
+    supervisee: bool,
+    *,
+    setting: str | None = None,
+    telehealth: bool | None = None,
+    minor_member: bool = False,
+) -> bool:
+    """Whether required disclosure `d` binds a clinician of `profession` (None: any), supervised
+    or not, in `setting` and for telehealth or not (None: in any setting, either way)."""
+    if not ("all" in d.applies_to or profession is None or profession in d.applies_to):
+        return False
+    if d.status_of_clinician not in ("any", "supervisee" if supervisee else "licensed"):
+        return False
+    in_setting = (setting is None or not d.settings or setting in d.settings
+                  or (minor_member and "minor" in d.settings))  # fmt: skip
+    return in_setting and not (telehealth is False and d.telehealth_only)
 
 
 def effective_request(request: Request, profile: PracticeProfile) -> Request:

@@ -121,12 +121,8 @@ def to_markdown(estimate: GoodFaithEstimate, env: Any) -> str:
 
 
 def to_html(estimate: GoodFaithEstimate, env: Any) -> str:
-    from consentgen.render.html import markdown_parser, style_text
+    from consentgen.render.html import markdown_parser, page
 
     # Not the consent's section cache: an estimate holds the client's name in its text.
     body = markdown_parser().enable("table").render(to_markdown(estimate, env))
-    html_env = env.overlay(autoescape=True, finalize=None)
-    page = html_env.get_template("page.html.j2")
-    css = html_env.loader.get_source(html_env, "print.css")[0]
-    return page.render(doc=estimate, body=body, css=style_text(css),
-                       title="Good Faith Estimate")  # fmt: skip
+    return page(env, estimate, body, title="Good Faith Estimate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,12 +180,19 @@ class ResolvedLaw:
     rules: dict[str, Rule | None]
     origins: dict[str, str]  # rule name -> jurisdiction code it came from
     profession: str | None = None  # the profession the rules were resolved for
+    # for_profession's results: a batch plans every row from one law, most for one profession.
+    _by_profession: dict[str | None, ResolvedLaw] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def for_profession(self, profession: str | None) -> ResolvedLaw:
         """The same law resolved for `profession` (a rule's variant for it, where it has one)."""
         if profession == self.profession:
             return self
-        return merge(self.federal, self.state, self.as_of, profession)
+        if profession not in self._by_profession:
+            law = merge(self.federal, self.state, self.as_of, profession)
+            self._by_profession[profession] = law
+        return self._by_profession[profession]
 
     @property
     def boards(self) -> tuple[Any, ...]:

@@ -125,10 +125,11 @@ def _check(
     stale: Review | None,
     changed: dt.date | None,
     extra: list[str],
+    source: str = "the law's own text",
 ) -> str:
     parts: list[str] = []
     if not verified:
-        parts.append("Not yet confirmed against the law's own text: read the citations' "
+        parts.append(f"Not yet confirmed against {source}: read the citations' "
                      "official text and confirm the statement.")  # fmt: skip
     parts += extra
     if review is not None:
@@ -263,8 +264,8 @@ def _ethics_item(code: Any, plan: Plan, reviews: tuple[Review, ...]) -> Item:
     )
     extra = ["Each document follows the code of its clinician's profession; the sections named "
              "say each point (a test checks the wording is there)."]  # fmt: skip
-    check = _check(verified=code.verified, review=review, stale=stale, changed=None, extra=extra)
-    check = check.replace("the law's own text", "the code's own published text")
+    check = _check(verified=code.verified, review=review, stale=stale, changed=None, extra=extra,
+                   source="the code's own published text")  # fmt: skip
     return Item(
         rule_id, f"Ethics code: {code.name}", "ethics", "Your profession's ethics code",
         statement, tuple((c.cite, c.source_url) for c in code.citations), code.verified,

@@ -82,15 +82,19 @@ def requirements(
     ]
 
 
-def told(document: Document, element: str) -> str | None:
-    """The id of the section of `document` that tells `element`, or None."""
-    texts = {s.id: "\n\n".join(s.paragraphs) for s in document.sections}
+def missing(document: Document, wanted: Iterable[Requirement]) -> list[Requirement]:
+    """The requirements `document` does not meet."""
+    texts = _texts(document)
+    return [r for r in wanted if _told(texts, r.element) is None]
+
+
+def _texts(document: Document) -> dict[str, str]:
+    return {s.id: "\n\n".join(s.paragraphs) for s in document.sections}
+
+
+def _told(texts: dict[str, str], element: str) -> str | None:
+    """The id of the section (of those `texts`) that tells `element`, or None."""
     for section_id, pattern in ELEMENTS[element]:
         if section_id in texts and re.search(pattern, texts[section_id]):
             return section_id
     return None
-
-
-def missing(document: Document, wanted: Iterable[Requirement]) -> list[Requirement]:
-    """The requirements `document` does not meet."""
-    return [r for r in wanted if told(document, r.element) is None]

@@ -392,6 +392,7 @@ def required_values(profile: PracticeProfile, search: SearchPath, today: dt.date
     """(profile key, why) for each value the profile lacks that its license state's prescribed
     notices or its profession's ethics code need."""
     from consentgen import jurisdictions
+    from consentgen.compose import disclosure_binds
     from consentgen.errors import ConsentgenError
 
     clinician = profile.clinician
@@ -400,22 +401,14 @@ def required_values(profile: PracticeProfile, search: SearchPath, today: dt.date
     states = {lic.state.upper() for lic in (clinician.license, *clinician.other_licenses)
               if lic is not None and lic.state}  # fmt: skip
     found: dict[str, str] = {}
-    federal = None
     for code in sorted(states):
         try:
             federal_file, state_file = jurisdictions.load(code, search)
         except ConsentgenError:
             continue  # an unknown state is the license's own problem, not a notice's
-        federal = federal_file.jurisdiction
-        law = jurisdictions.merge(federal, state_file.jurisdiction, today)
+        law = jurisdictions.merge(federal_file.jurisdiction, state_file.jurisdiction, today)
         for d in law.disclosures:
-            if (
-                profession is not None
-                and "all" not in d.applies_to
-                and profession not in d.applies_to
-            ):
-                continue
-            if d.status_of_clinician == ("licensed" if supervised else "supervisee"):
+            if not disclosure_binds(d, profession, supervised):
                 continue
             for fact in d.includes:
                 keys = _FACT_KEYS.get(fact, ((), ()))[1 if supervised else 0]
@@ -423,12 +416,12 @@ def required_values(profile: PracticeProfile, search: SearchPath, today: dt.date
                     if _value(profile, key) in (None, "", ()):
                         found.setdefault(key, f"{code} law's notice '{d.title}' "
                                               f"({d.citations[0].cite}) prints it")  # fmt: skip
-    if federal is None:
-        try:
-            federal = jurisdictions.load("CA", search)[0].jurisdiction
-        except ConsentgenError:
-            federal = None
-    for code in getattr(getattr(federal, "rules", None), "ethics_codes", ()):
+    where = search.find("jurisdictions/US.yaml")
+    try:
+        codes = jurisdictions.load_file(*where).jurisdiction.rules.ethics_codes if where else ()
+    except ConsentgenError:
+        codes = ()  # a broken federal file is reported as a file of its own
+    for code in codes:
         if profession is not None and code.profession != profession:
             continue
         for item in code.requires:

@@ -92,10 +92,16 @@ def to_html(document: Document, env: SandboxedEnvironment) -> str:
         body = _TOKEN.sub(lambda m: _name_html(names[int(m.group(1))]), body)  # one pass
     else:  # some other text looks like a placeholder: render the real thing, uncached
         body = markdown_parser().render(to_markdown(document, env))
+    return page(env, document, body)
+
+
+def page(env: SandboxedEnvironment, doc: Any, body: str, **more: str) -> str:
+    """`body` (HTML) in the print-ready page (page.html.j2 with print.css); `doc` gives the
+    page its metadata, `more` any other variable the template reads (a `title`)."""
     html_env = env.overlay(autoescape=True, finalize=None)
-    page = html_env.get_template("page.html.j2")
+    template = html_env.get_template("page.html.j2")
     css = html_env.loader.get_source(html_env, "print.css")[0]  # type: ignore[union-attr]
-    return page.render(doc=document, body=body, css=style_text(css))
+    return template.render(doc=doc, body=body, css=style_text(css), **more)
 
 
 def style_text(css: str) -> Markup:

@@ -183,6 +183,20 @@ def _join(items: Iterable[Any], last: str = "and") -> str:
     return Md(", ".join(texts[:-1]) + f", {last} " + texts[-1])
 
 
+def _full_stop(value: Any) -> Any:
+    """A profile's or the data's text ended as a sentence: a full stop added unless it ends
+    with one of . ! ?"""
+    if not isinstance(value, str):
+        raise TemplateRuntimeError(f"full_stop takes text, not {type(value).__name__}")
+    return value if value[-1:] in ".!?" else value + "."
+
+
+def _sentence(value: Any) -> Any:
+    """Text as a whole sentence: its first letter capitalised and a full stop at its end."""
+    text = _full_stop(value)
+    return text[:1].upper() + text[1:]
+
+
 def make_env(template_dirs: list[str]) -> Sandbox:
     # The built-in folder comes last: a user folder is never taken for it.
     last = len(template_dirs) - 1
@@ -203,6 +217,8 @@ def make_env(template_dirs: list[str]) -> Sandbox:
     env.filters["md"] = Md
     env.filters["url"] = url_md
     env.filters["state_name"] = _state_name
+    env.filters["full_stop"] = _full_stop
+    env.filters["sentence"] = _sentence
     env.filters = {name: bounded_filter(name, func) for name, func in env.filters.items()}
     env.filters[ITERATE_FILTER] = count_iteration
     return env
