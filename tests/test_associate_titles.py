@@ -113,7 +113,7 @@ def test_the_review_sheet_lists_the_title_under_your_therapist():
     item = next(i for i in items if i.rule == "TX.supervision.titles.counselor")
     assert item.section == "your_clinician"
     assert "LPC Associate" in (item.statement or "")
-    assert any("681.91" in cite for cite, _ in item.citations)
+    assert any("681.91" in cite for cite, *_ in item.citations)
     licensed = api.review_sheet(Request(state="TX", profession="counselor", as_of=DATE),
                                 practice=PROFILE).items  # fmt: skip
     assert not any(".supervision.titles." in i.rule for i in licensed)

@@ -20,19 +20,20 @@ rules:
     summary: From 2030 a therapist must warn the person threatened and tell the police.
     discharge: [warn the person threatened, tell the police]
     effective: 2030-01-01
-    citations: [{cite: "Zz. Laws 2029, ch. 7", source_url: "https://law.example.org/2029-7"}]
+    citations: [{cite: "Zz. Laws 2029, ch. 7", source_url: "https://law.example.org/2029-7",
+                 read: primary}]
     verified: true
     history:
       - effective: 2001-01-01
         status: permissive
         summary: A therapist may warn the person threatened.
-        citations: [{cite: "Zz. Stat. § 1", source_url: "https://law.example.org/1"}]
+        citations: [{cite: "Zz. Stat. § 1", source_url: "https://law.example.org/1", read: primary}]
         verified: true
   child_abuse_reporting:
     status: mandatory
     summary: Therapists must report suspected child abuse within 48 hours.
     reportable: suspected abuse of a child under 16
-    citations: [{cite: "Zz. Stat. § 2", source_url: "https://law.example.org/2"}]
+    citations: [{cite: "Zz. Stat. § 2", source_url: "https://law.example.org/2", read: primary}]
     verified: true
 """
 

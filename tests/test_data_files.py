@@ -23,7 +23,7 @@ rules:
   duty_to_protect:
     status: permissive
     summary: A therapist may warn.
-    citations: [{cite: "Ex. Stat. 1", source_url: "https://example.org/1"}]
+    citations: [{cite: "Ex. Stat. 1", source_url: "https://example.org/1", read: primary}]
     verified: true
 """
 
@@ -106,13 +106,13 @@ BAD_DOCS = {
     "missing summary": MINIMAL.replace("    summary: A therapist may warn.\n", ""),
     "bad status": MINIMAL.replace("status: permissive", "status: sometimes"),
     "no citations": MINIMAL.replace(
-        '[{cite: "Ex. Stat. 1", source_url: "https://example.org/1"}]', "[]"
+        '[{cite: "Ex. Stat. 1", source_url: "https://example.org/1", read: primary}]', "[]"
     ),
     "verified as text": MINIMAL.replace("verified: true", 'verified: "true"'),
     "history without date": MINIMAL
     + (
         "    history:\n      - status: none\n        summary: x\n        verified: false\n"
-        '        citations: [{cite: a, source_url: "https://e.org"}]\n'
+        '        citations: [{cite: a, source_url: "https://e.org", read: primary}]\n'
     ),
 }
 

@@ -20,7 +20,8 @@ RULE = """\
   {name}:
     status: {status}
     summary: Summary of {label}.
-    citations: [{{cite: "Ex. Stat. {name}", source_url: "https://example.org/{name}"}}]
+    citations: [{{cite: "Ex. Stat. {name}", source_url: "https://example.org/{name}",
+                  read: primary}}]
     verified: {verified}
 """
 

@@ -129,7 +129,8 @@ def test_coverage_csv_cells_are_never_formulas(cli, tmp_path):
     (tmp_path / "jurisdictions" / "ZZ.yaml").write_text(
         'code: ZZ\nname: \'=HYPERLINK("http://evil.example","x")\'\nlast_reviewed: 2026-11-01\n'
         "rules:\n  child_abuse_reporting:\n    status: mandatory\n    summary: Report abuse.\n"
-        "    citations: [{cite: 'Zz. Stat. 1', source_url: 'https://law.example.org/1'}]\n"
+        "    citations: [{cite: 'Zz. Stat. 1', source_url: 'https://law.example.org/1',"
+        " read: primary}]\n"
         "    verified: true\n"
     )
     result = cli("coverage", "--format", "csv", "--data-dir", tmp_path, "--as-of", AS_OF)

@@ -101,7 +101,8 @@ def test_review_sheet_json_for_ca_couples(cli):
     assert items
     keys = {"rule", "section", "statement", "citations", "verified", "reviewed", "check"}
     assert all(set(item) == keys for item in items)
-    assert all(set(c) == {"cite", "source_url"} for item in items for c in item["citations"])
+    citations = [c for item in items for c in item["citations"]]
+    assert all(set(c) == {"cite", "source_url", "read"} for c in citations)
     assert all(isinstance(item["verified"], bool) and item["reviewed"] is False for item in items)
     by_rule = {item["rule"]: item for item in items}
     child = by_rule["CA.child_abuse_reporting"]
@@ -128,7 +129,8 @@ last_reviewed: 2026-01-01
 rules:
   privilege:
     summary: What you tell me is privileged.
-    citations: [{{cite: "Zed. Evid. Code § 1", source_url: "https://example.org/privilege"}}]
+    citations: [{{cite: "Zed. Evid. Code § 1", source_url: "https://example.org/privilege",
+                  read: primary}}]
     verified: false
 {revised}"""
 

@@ -19,7 +19,7 @@ BASE = (
   duty_to_protect:
     status: mandatory
     summary: Must warn.
-    citations: [{cite: "Zz. Stat. § 1", source_url: "https://law.example.org/1"}]
+    citations: [{cite: "Zz. Stat. § 1", source_url: "https://law.example.org/1", read: primary}]
     verified: true
     effective: 2020-01-01
     variants:
@@ -29,14 +29,15 @@ COUNSELOR = """\
       - applies_to: [counselor, mft]
         status: permissive
         summary: May warn.
-        citations: [{cite: "Zz. Stat. § 2", source_url: "https://law.example.org/2"}]
+        citations: [{cite: "Zz. Stat. § 2", source_url: "https://law.example.org/2", read: primary}]
         verified: false
         effective: 2022-07-01
         history:
           - effective: 2015-01-01
             status: none
             summary: No duty.
-            citations: [{cite: "Zz. Stat. § 2 (old)", source_url: "https://law.example.org/2o"}]
+            citations: [{cite: "Zz. Stat. § 2 (old)", source_url: "https://law.example.org/2o",
+                         read: primary}]
             verified: false
 """
 

@@ -52,6 +52,15 @@ def phrase(text: str) -> dict[str, object]:
 class Citation:
     cite: str = field(metadata=doc("The statute, regulation or case, in the usual citation form."))
     source_url: str = field(metadata=doc("The public page the fact was read in."))
+    read: Literal["primary", "secondary"] = field(
+        metadata=doc("What the page at source_url holds: `primary`, the cited text itself (the "
+                     "statute, regulation or opinion, in any faithful copy, or the board's or "
+                     "agency's own page when that page is what is cited); `secondary`, the law "
+                     "only as quoted, summarized or charted by someone else, or a secondary work "
+                     "(an article, a chart, a firm's summary). A rule is `verified` only when "
+                     "at least one of its citations was read in primary text (lint CG213), and "
+                     "the review sheet names each citation read only in a secondary source."),
+    )  # fmt: skip
     note: str | None = field(default=None, metadata=doc("What this citation supports."))
 
 
@@ -65,7 +74,10 @@ class Rule:
                      "structured facts.")
     )  # fmt: skip
     citations: tuple[Citation, ...] = field(metadata={"min_items": 1, **doc("At least one.")})
-    verified: bool = field(metadata=doc("True only when checked against the primary source."))
+    verified: bool = field(
+        metadata=doc("True only when the rule's facts rest on primary text: at least one "
+                     "citation `read: primary` (lint CG213), and every fact checked there.")
+    )  # fmt: skip
     status: Status | None = field(
         default=None, metadata=client("Whether the law requires, allows or does not address it.")
     )

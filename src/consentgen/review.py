@@ -59,7 +59,7 @@ class Item:
     section: str  # the section id where the client reads it
     section_title: str
     statement: str | None  # the facts as the data states them; None: not in the data
-    citations: tuple[tuple[str, str], ...]  # (cite, source_url: where it was read)
+    citations: tuple[tuple[str, str, str], ...]  # (cite, source_url, read: primary|secondary)
     verified: bool
     reviewed: bool
     check: str  # what the clinician should check, as sentences
@@ -75,7 +75,7 @@ class Item:
             "rule": self.rule,
             "section": self.section,
             "statement": self.statement,
-            "citations": [{"cite": c, "source_url": u} for c, u in self.citations],
+            "citations": [{"cite": c, "source_url": u, "read": r} for c, u, r in self.citations],
             "verified": self.verified,
             "reviewed": self.reviewed,
             "check": self.check,
@@ -239,7 +239,7 @@ def _rule_item(
         extra.append(f"Federal law; {law.state.name} law may add to it.")
     return Item(
         rule_id, label, section, title, _words(rule.summary),
-        tuple((c.cite, c.source_url) for c in rule.citations), rule.verified,
+        tuple((c.cite, c.source_url, c.read) for c in rule.citations), rule.verified,
         review is not None,
         _check(verified=rule.verified, review=review, stale=stale, changed=changed, extra=extra),
         review,
@@ -268,7 +268,7 @@ def _ethics_item(code: Any, plan: Plan, reviews: tuple[Review, ...]) -> Item:
                    source="the code's own published text")  # fmt: skip
     return Item(
         rule_id, f"Ethics code: {code.name}", "ethics", "Your profession's ethics code",
-        statement, tuple((c.cite, c.source_url) for c in code.citations), code.verified,
+        statement, tuple((c.cite, c.source_url, c.read) for c in code.citations), code.verified,
         review is not None, check, review,
     )  # fmt: skip
 
@@ -286,7 +286,7 @@ def _disclosure_item(d: Any, title: str, law: ResolvedLaw, reviews: tuple[Review
     ]
     return Item(
         rule_id, d.title, "state_notices" if given else "requirements", title, _words(d.summary),
-        tuple((c.cite, c.source_url) for c in d.citations), d.verified, review is not None,
+        tuple((c.cite, c.source_url, c.read) for c in d.citations), d.verified, review is not None,
         _check(verified=d.verified, review=review, stale=stale, changed=d.effective,
                extra=extra),
         review,
@@ -308,7 +308,7 @@ def _title_item(t: Any, title: str, law: ResolvedLaw, reviews: tuple[Review, ...
     return Item(
         rule_id, f"Title: {t.title}", "your_clinician", title,
         f"A supervised clinician in this profession is called {t.article} {t.title}.",
-        tuple((c.cite, c.source_url) for c in t.citations), t.verified, review is not None,
+        tuple((c.cite, c.source_url, c.read) for c in t.citations), t.verified, review is not None,
         _check(verified=t.verified, review=review, stale=stale, changed=changed,
                extra=["Check that the title is the one on the clinician's registration or "
                       "license."]),
@@ -322,7 +322,8 @@ def _board_item(b: Any, title: str, law: ResolvedLaw, reviews: tuple[Review, ...
     contact = ", ".join(x for x in (b.url, b.phone, b.address) if x)
     return Item(
         rule_id, b.name, "client_rights", title, f"{b.name}: {contact}.",
-        ((b.name, b.source_url),), b.verified, review is not None,
+        ((b.name, b.source_url, "primary" if b.verified else "secondary"),), b.verified,
+        review is not None,
         _check(verified=b.verified, review=review, stale=stale, changed=None,
                extra=["Check the board's name, address, phone and website on its own site."]),
         review,

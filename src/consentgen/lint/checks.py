@@ -105,7 +105,7 @@ class LawChecks:
         base = base or ("rules", name)
         forms = [(base, rule), *(((*base, "history", i), f) for i, f in enumerate(rule.history))]
         for path, form in forms:
-            self._citations(path, form.citations)
+            self._citations(path, form.citations, form.verified)
             if not form.verified:
                 note = f": {_first_sentence(form.notes)}" if form.notes else ""
                 where = "an earlier form of " if path != base else ""
@@ -115,7 +115,7 @@ class LawChecks:
             self._contradictions(path, name, form)
         for i, title in enumerate(getattr(rule, "titles", ())):  # supervision: associate titles
             path = (*base, "titles", i)
-            self._citations(path, title.citations)
+            self._citations(path, title.citations, title.verified)
             if not title.verified:
                 self.add((*path, "verified"), "warning", f"the {title.profession} associate "
                          f"title '{title.title}' is not verified against its primary source",
@@ -157,7 +157,11 @@ class LawChecks:
                                "applies_to")  # fmt: skip
                     self.add((*path, "citations", j), "warning", message, "CG212")
 
-    def _citations(self, path: KeyPath, citations: tuple[Any, ...]) -> None:
+    def _citations(self, path: KeyPath, citations: tuple[Any, ...], verified: bool) -> None:
+        if verified and not any(c.read == "primary" for c in citations):
+            self.add((*path, "verified"), "error", "verified, but no citation was read in primary "
+                     "text (read: primary): set verified: false, or cite the statute, regulation "
+                     "or board page you read", "CG213")  # fmt: skip
         for i, citation in enumerate(citations):
             if not _URL.fullmatch(citation.source_url):
                 self.add((*path, "citations", i, "source_url"), "error",
@@ -209,7 +213,7 @@ class LawChecks:
                 self.add((*path, "id"), "error", f"required disclosure id '{item.id}' is used "
                          "twice; give each its own id, or merge them", "CG211")  # fmt: skip
             ids.add(item.id)
-            self._citations(path, item.citations)
+            self._citations(path, item.citations, item.verified)
             wanted = [("phone", "board_contact"), ("address", "board_address")]
             for board in j.rules.licensing_boards:
                 if "all" not in item.applies_to and board.profession not in item.applies_to:
