@@ -242,3 +242,33 @@ def test_batch_strict_reports_rows_and_writes_nothing(cli, tmp_path):
     assert not out.exists()
     result = cli("batch", source, "--out-dir", out, "--practice", practice, "--as-of", AS_OF)
     assert result.exit_code == 0 and len(list(out.glob("*.md"))) == 2
+
+
+def test_each_citation_says_whether_it_was_read_in_primary_text(cli):
+    items = _sheet_json(cli)["items"]
+    reads = {c["read"] for item in items for c in item["citations"]}
+    assert reads == {"primary", "secondary"}
+    # A verified statement rests on at least one citation read in the law's own text (CG213).
+    for item in items:
+        if item["verified"] and item["citations"]:
+            assert any(c["read"] == "primary" for c in item["citations"]), item["rule"]
+
+
+def _with_pending_bills() -> list[str]:
+    files = {s: ROOT / "jurisdictions" / f"{s}.yaml" for s in STATES}
+    return [s for s, path in files.items() if "pending_bills:" in path.read_text()]
+
+
+@pytest.mark.parametrize("state", _with_pending_bills())
+def test_the_review_sheet_names_each_bill_beside_the_rule_it_would_change(cli, state):
+    from consentgen import jurisdictions
+
+    bills = jurisdictions.load_file(ROOT / "jurisdictions" / f"{state}.yaml", "built-in")
+    bills = bills.jurisdiction.pending_bills
+    result = cli("review", "--state", state, "--setting", "minor", "--practice", PROFILE,
+                 "--as-of", AS_OF, "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    checks = {item["rule"]: item["check"] for item in json.loads(result.stdout)["items"]}
+    for bill in bills:
+        for name in bill.rules:
+            assert f"A bill would change this: {bill.bill}" in checks[f"{state}.{name}"]

@@ -528,11 +528,36 @@ RULE_NAMES: tuple[str, ...] = tuple(
 
 
 @dataclass(frozen=True, kw_only=True)
+class PendingBill:
+    """A bill that would change a rule in this file, tracked until it passes or dies."""
+
+    bill: str = field(metadata=doc("The bill and its session, e.g. 'HB 172 (136th GA, 2025-26)'."))
+    would: str = field(metadata=doc("What it would change, in a few words, for the review sheet."))
+    rules: tuple[str, ...] = field(
+        metadata={"min_items": 1, **doc("The keys of the rules it would change (lint CG214).")}
+    )
+    status: Literal["pending", "enacted", "failed", "vetoed"] = field(
+        metadata=doc("What became of it when last checked. Once it is not pending, encode the "
+                     "change in the rule (with `effective` and `history`) or drop the entry.")
+    )  # fmt: skip
+    last_action: str | None = field(
+        default=None, metadata=doc("The last action found, with its date.")
+    )
+    checked: dt.date = field(metadata=doc("When its status was last looked up (lint CG214)."))
+    source_url: str = field(metadata=doc("Where the status or the text was read."))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Jurisdiction:
     code: str = field(metadata={"pattern": "^[A-Z]{2}$", **doc("Two-letter code = file name.")})
     name: str
     last_reviewed: dt.date = field(metadata=doc("When a person last checked this file."))
     notes: str | None = None
+    pending_bills: tuple[PendingBill, ...] = field(
+        default=(),
+        metadata=doc("Bills that would change a rule here; the review sheet names each beside "
+                     "the rules it would change."),
+    )  # fmt: skip
     rules: Rules
 
 

@@ -237,6 +237,14 @@ def _rule_item(
     extra = _rule_facts(rule)
     if origin == FEDERAL and law.state.code != FEDERAL:
         extra.append(f"Federal law; {law.state.name} law may add to it.")
+    source = law.state if origin == law.state.code else law.federal
+    for b in source.pending_bills:
+        if name in b.rules:
+            action = f"; {b.last_action}" if b.last_action else ""
+            extra.append(
+                f"A bill would change this: {b.bill} would {b.would.rstrip('.')} "
+                f"({b.status} when last checked, {b.checked.isoformat()}{action})."
+            )
     return Item(
         rule_id, label, section, title, _words(rule.summary),
         tuple((c.cite, c.source_url, c.read) for c in rule.citations), rule.verified,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ from consentgen.yamlio import KeyPath, Marked
 
 PROFESSIONS: tuple[str, ...] = get_args(Profession)
 _URL = re.compile(r"https?://\S+")
+PENDING_BILL_MAX_AGE_DAYS = 120
 
 
 def _load(path: Path, display: str) -> tuple[Marked | None, list[Problem]]:
@@ -93,6 +95,7 @@ class LawChecks:
             self._rule(name, value)
         self._boards(j)
         self._disclosures(j)
+        self._pending_bills(j)
         self._client_wording(j.rules, ("rules",))
         missing = [name for name in STATE_RULE_NAMES if getattr(j.rules, name) is None]
         if j.code != "US" and missing:
@@ -156,6 +159,33 @@ class LawChecks:
                                f"but the variant is for {', '.join(variant.applies_to)}; check "
                                "applies_to")  # fmt: skip
                     self.add((*path, "citations", j), "warning", message, "CG212")
+
+    def _pending_bills(self, j: Any) -> None:
+        rules = j.rules
+        known = {f.name for f in dataclasses.fields(rules) if getattr(rules, f.name) is not None}
+        for i, bill in enumerate(j.pending_bills):
+            path = ("pending_bills", i)
+            for k, name in enumerate(bill.rules):
+                if name not in known:
+                    self.add((*path, "rules", k), "error", f"{bill.bill} names rules.{name}, which "
+                             "this file does not have; name the rule the bill would change",
+                             "CG214")  # fmt: skip
+            if bill.status != "pending":
+                self.add(
+                    (*path, "status"),
+                    "warning",
+                    f"{bill.bill} is {bill.status}: encode the "
+                    "change in the rule (effective, history) or drop the entry",
+                    "CG214",
+                )
+            elif (self.today - bill.checked).days > PENDING_BILL_MAX_AGE_DAYS:
+                self.add(
+                    (*path, "checked"),
+                    "warning",
+                    f"{bill.bill} was last checked on "
+                    f"{bill.checked.isoformat()}: look up what became of it",
+                    "CG214",
+                )
 
     def _citations(self, path: KeyPath, citations: tuple[Any, ...], verified: bool) -> None:
         if verified and not any(c.read == "primary" for c in citations):

@@ -88,6 +88,10 @@ RULES: tuple[LintRule, ...] = (
     LintRule("CG213", "verified-without-primary", "error",
              "a rule is verified but none of its citations was read in primary text",
              "verified: true\ncitations: [{cite: ..., source_url: ..., read: secondary}]"),
+    LintRule("CG214", "pending-bill", "warning",
+             "a tracked bill was last checked over 120 days ago, or is no longer pending (an "
+             "entry naming a rule the file lacks is an error)",
+             "pending_bills: [{bill: HB 1, status: enacted, ...}]"),
     LintRule("CG301", "template-syntax", "error", "a template is not valid Jinja2",
              "{% if x %}no endif"),
     LintRule("CG302", "template-render", "error",
