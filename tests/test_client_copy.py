@@ -95,3 +95,16 @@ def test_length_budgets_over_every_state():
         assert counts[worst] <= BUDGET[setting], (setting, worst, counts[worst])
         if setting == "individual":  # the aim is 2,500 (WRITING.md)
             assert statistics.median(counts.values()) <= 2500
+
+
+def test_a_board_without_confirmed_contacts_is_named_alone(cli):
+    # Wyoming's psychology board has no confirmed website or phone in the data: the client's
+    # copy names it and prints nothing invented after it.
+    result = cli("build", "--state", "WY", "--setting", "individual", "--profession",
+                 "psychologist", "--as-of", "2026-11-25")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = [
+        line for line in result.stdout.splitlines() if "Wyoming State Board of Psychology" in line
+    ]
+    assert lines and all(line.rstrip().endswith("Psychology**") for line in lines), lines
+    assert "\\<http" not in result.stdout

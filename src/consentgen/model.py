@@ -332,7 +332,9 @@ class CrisisLineRule(Rule):
 class LicensingBoard:
     profession: Profession = field(metadata=client("The profession the board licenses."))
     name: str = field(metadata=client("The board's name."))
-    url: str = field(metadata=client("The board's website."))
+    url: str | None = field(
+        default=None, metadata=client("The board's website; left out until confirmed.")
+    )
     phone: str | None = field(
         default=None, metadata=client("The board's phone number; left out until confirmed.")
     )
