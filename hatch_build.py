@@ -1,7 +1,7 @@
 """Wheel build hook: ships consentgen's built-in templates compiled, as Python modules.
 
 Writes the package `_consentgen_compiled` (one module per template; see
-src/consentgen/render/compiled.py) into a temporary folder with consentgen's own sandbox, from
+src/consentgen/rendering/compiled.py) into a temporary folder with consentgen's own sandbox, from
 the source tree being built, and adds it to the wheel. Nothing is written into the tree. An
 editable install gets no such package: it compiles templates from their source, as always.
 """
@@ -36,7 +36,8 @@ class CompiledTemplatesHook(BuildHookInterface):
         sys.path.insert(0, str(src))
         try:
             import consentgen
-            from consentgen.render.compiled import PACKAGE, write_package
+            from consentgen.rendering.compiled import PACKAGE
+            from consentgen.rendering.precompile import write_package
 
             where = Path(consentgen.__file__).resolve()
             if src.resolve() not in where.parents:

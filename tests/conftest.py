@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -25,6 +26,31 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+# Files --update-golden rewrote in this run. The run then fails and lists them, so an update is
+# always seen and read before it is committed; a second run passes.
+REWRITTEN: list[str] = []
+
+
+def write_golden(path: Path, text: str) -> None:
+    """Rewrite a golden file (a document, a schema, a README table) when its text differs."""
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    if old != text:
+        path.write_text(text, encoding="utf-8")
+        REWRITTEN.append(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if REWRITTEN:
+        terminalreporter.section("--update-golden rewrote these files: read the diff, then commit")
+        for name in REWRITTEN:
+            terminalreporter.write_line(name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if REWRITTEN and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -43,6 +69,7 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str | Path):
+        # catch_exceptions=False: an uncaught exception (a traceback) fails the test by itself.
         return self.runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 

@@ -74,7 +74,7 @@ def test_no_difference_exits_0(cli):
 
 def test_staged_change_shows_in_changes_and_diff(cli, zedland):
     changes = cli("changes", "--since", "2026-01-01", "--state", "ZZ", "--data-dir", zedland,
-                  "--format", "json")  # fmt: skip
+                  "--format", "json", "--as-of", "2026-11-27")  # fmt: skip
     found = json.loads(changes.stdout)
     assert [(c["rule"], c["change"], c["date"]) for c in found] == [
         ("duty_to_protect", "staged", "2030-01-01")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_OF, PROFILE, ROOT
+from conftest import AS_OF, PROFILE, ROOT, write_golden
 from consentgen.cli import app
 
 # --- Usage errors: one line, naming the option and what it accepts --------------------------
@@ -346,7 +346,7 @@ def test_readme_profile_keys_list_every_key_of_the_model(update_golden):
     block, tail = rest.split(END, 1)
     wanted = profile_keys_markdown()
     if update_golden and block != wanted:
-        readme_path.write_text(head + START + wanted + END + tail, encoding="utf-8")
+        write_golden(readme_path, head + START + wanted + END + tail)
         return
     assert block == wanted, f"README.md's profile key list is out of date; run: {REGENERATE}"
     for key in ("office.devices_protected", "policies.records.retention_note",

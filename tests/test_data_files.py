@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import PROFILE, ROOT
+from conftest import PROFILE, ROOT, write_golden
 from consentgen import api, jurisdictions
 from consentgen.errors import InvalidFileError
 from consentgen.profile import load as load_profile
@@ -87,7 +87,7 @@ def _every_form(j):
 def test_schema_files_are_generated_from_the_model(kind, update_golden):
     path = ROOT / "src/consentgen/schema" / f"{kind}.schema.json"
     if update_golden:
-        path.write_text(json.dumps(api.json_schema(kind), indent=2) + "\n")
+        write_golden(path, json.dumps(api.json_schema(kind), indent=2) + "\n")
     shipped = json.loads(path.read_text())
     assert shipped == api.json_schema(kind), "the model changed: run pytest --update-golden"
 
@@ -245,7 +245,7 @@ def test_profile_cache_follows_the_file(tmp_path, monkeypatch):
 def test_output_schemas_are_generated_from_the_model(kind, update_golden):
     path = ROOT / "src/consentgen/schema" / f"{kind}.schema.json"
     if update_golden:
-        path.write_text(json.dumps(api.json_schema(kind), indent=2) + "\n")
+        write_golden(path, json.dumps(api.json_schema(kind), indent=2) + "\n")
     assert json.loads(path.read_text()) == api.json_schema(kind), "run pytest --update-golden"
 
 

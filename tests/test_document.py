@@ -208,7 +208,7 @@ def test_section_memo_changes_nothing():
     from consentgen.api import template_env
     from consentgen.model import PracticeProfile
     from consentgen.profile import load
-    from consentgen.render.markdown import write_document
+    from consentgen.rendering.markdown import write_document
     from consentgen.resources import SearchPath
 
     search = SearchPath.make(())
@@ -225,12 +225,12 @@ def test_section_memo_changes_nothing():
             plan = compose.plan(request, law, profile)
             fresh = write_document(plan, profile, env, [], ())
             assert write_document(plan, profile, env, [], (), memo) == fresh
-        assert len(memo) < 25 * len(COMBINATIONS)  # it was used
+        assert 0 < len(memo) < 25 * len(COMBINATIONS)  # used, and bounded
 
 
 @pytest.mark.parametrize("state", ["CA", "NY", "TX", "WA"])
 def test_html_rendered_by_section_equals_the_whole(state, tmp_path, monkeypatch):
-    from consentgen.render.html import markdown_parser, markdown_to_html
+    from consentgen.rendering.html import markdown_parser, markdown_to_html
 
     doc = build_document(Request(state=state, setting="couples", clients=("A", "B"),
                                  supervisee=True, telehealth=True, as_of=AS_OF),
@@ -261,7 +261,7 @@ names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1
 def test_html_with_names_put_in_afterwards_equals_rendering_it_all(clients, guardian):
     """The page body comes from a cached skeleton plus escaped names; it must be exactly what
     markdown-it-py makes of the whole document."""
-    from consentgen.render.html import markdown_parser, to_html
+    from consentgen.rendering.html import markdown_parser, to_html
 
     doc = build_document(Request(state="TX", setting="minor", clients=tuple(clients),
                                  guardians=(guardian,), as_of=AS_OF))  # fmt: skip
@@ -291,7 +291,7 @@ def test_html_with_names_put_in_afterwards_equals_rendering_it_all(clients, guar
 
 
 def test_names_that_look_like_placeholders_stay_themselves(tmp_path):
-    from consentgen.render.html import markdown_parser
+    from consentgen.rendering.html import markdown_parser
 
     profile = tmp_path / "p.yaml"
     profile.write_text("practice: {name: CGNAME0000PLACEHOLDER}\n")

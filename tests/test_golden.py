@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import AS_OF, GOLDEN, PROFILE, ROOT
+from conftest import AS_OF, GOLDEN, PROFILE, ROOT, write_golden
 
 SETTINGS = ["individual", "couples", "family", "group", "minor"]
 STATES = sorted(p.stem for p in (ROOT / "jurisdictions").glob("*.yaml") if p.stem != "US")
@@ -50,7 +50,7 @@ def test_golden_document(cli, update_golden, state, setting, extra):
     assert result.exit_code == 0, result.stderr
     golden = GOLDEN / _name(state, setting, extra)
     if update_golden or not golden.exists():
-        golden.write_text(result.stdout, encoding="utf-8")
+        write_golden(golden, result.stdout)
         if not update_golden:
             pytest.fail(f"{golden.name} was missing and has been written; review and commit it")
     assert result.stdout == golden.read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from consentgen.lint import RULES, Config, lint_paths
+from consentgen.lint.rules import BY_ID
 
 CASES = Path(__file__).parent / "lint_cases"
 TODAY = dt.date(2026, 11, 27)
@@ -136,7 +137,8 @@ def test_builtin_data_and_templates_have_no_errors():
 def test_cli_formats_and_exit_codes(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     bad = CASES / "fail" / "CG102_unknown_key.yaml"
-    text = cli("lint", bad)
+    day = ("--as-of", TODAY.isoformat())  # the fixtures' last_reviewed is fresh on this day
+    text = cli("lint", bad, *day)
     assert text.exit_code == 1
     assert re.search(r"CG102_unknown_key\.yaml:8:5: error: unknown key 'sumary'; did you mean "
                      r"'summary'\? \[CG102 unknown-key\]", text.stdout)  # fmt: skip
@@ -146,9 +148,12 @@ def test_cli_formats_and_exit_codes(cli, tmp_path, monkeypatch):
     github = cli("lint", bad, "--format", "github").stdout
     assert "::error file=" in github and ",line=8,col=5,title=CG102 unknown-key::" in github
     warned = CASES / "fail" / "CG202_unverified.yaml"
-    assert cli("lint", warned).exit_code == 0
-    assert cli("lint", warned, "--strict").exit_code == 1
-    assert cli("lint", warned, "--strict", "--ignore", "unverified,CG208").exit_code == 0
+    assert cli("lint", warned, *day).exit_code == 0
+    assert cli("lint", warned, "--strict", *day).exit_code == 1
+    assert cli("lint", warned, "--strict", "--ignore", "unverified,CG208", *day).exit_code == 0
+    # A year and a day after the fixture's last review, the same file is stale (CG203).
+    late = ("--as-of", "2027-11-03")
+    assert cli("lint", warned, "--strict", "--ignore", "unverified,CG208", *late).exit_code == 1
     assert cli("lint", bad, "--select", "CG2").exit_code == 0
     usage = cli("lint", bad, "--select", "CG999")
     assert usage.exit_code == 2 and "unknown lint rule 'CG999'" in usage.stderr
@@ -159,7 +164,7 @@ def test_config_from_pyproject(cli, tmp_path, monkeypatch):
                                              'ignore = ["CG208"]\nmax-age = 10\n')  # fmt: skip
     monkeypatch.chdir(tmp_path)
     warned = CASES / "fail" / "CG202_unverified.yaml"
-    result = cli("lint", warned)
+    result = cli("lint", warned, "--as-of", TODAY.isoformat())
     assert result.exit_code == 1  # strict from the file
     assert "CG208" not in result.stdout and "CG203" in result.stdout  # max-age 10 days
 
@@ -227,7 +232,12 @@ def test_lint_never_crashes_on_any_structure(tmp_path, data):
 
     path = tmp_path / "ZZ.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    assert isinstance(lint_paths([path], config=CONFIG), list)
+    problems = lint_paths([path], config=CONFIG)
+    # Each finding is under a registered rule, at a place in this file; a list is never a file
+    # lint can read (a mapping may be an empty practice profile).
+    assert all(p.rule_id in BY_ID and p.path.endswith("ZZ.yaml") and p.line >= 0 for p in problems)
+    if isinstance(data, list):
+        assert any(p.rule_id == "CG101" and p.severity == "error" for p in problems)
 
 
 @settings(
@@ -237,4 +247,9 @@ def test_lint_never_crashes_on_any_structure(tmp_path, data):
 def test_lint_never_crashes_on_any_bytes(tmp_path, content):
     path = tmp_path / "practice.yaml"
     path.write_bytes(content)
-    assert isinstance(lint_paths([path], config=CONFIG), list)
+    problems = lint_paths([path], config=CONFIG)
+    assert all(
+        p.rule_id in BY_ID and p.path.endswith("practice.yaml") and p.line >= 0 for p in problems
+    )
+    if b"\x00" in content:
+        assert [p.rule_id for p in problems if p.severity == "error"] == ["CG004"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOLDEN, TESTS
+from conftest import GOLDEN, TESTS, write_golden
 from consentgen import standards
 from consentgen.api import build_document, prepare_law, render
 from consentgen.lint import lint_paths
@@ -47,7 +47,7 @@ ESTIMATES = [
 def _golden(name: str, update: bool, text: str) -> None:
     golden = GOLDEN / "practices" / name
     if update or not golden.exists():
-        golden.write_text(text, encoding="utf-8")
+        write_golden(golden, text)
         if not update:
             pytest.fail(f"{golden.name} was missing and has been written; review and commit it")
     assert text == golden.read_text(encoding="utf-8")

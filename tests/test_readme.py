@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write_golden
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -107,9 +107,7 @@ def test_readme_disclosure_table_is_the_datas(update_golden):
     block, tail = rest.split(DISCLOSURES_END, 1)
     wanted = disclosures_markdown()
     if update_golden and block != wanted:
-        path.write_text(
-            head + DISCLOSURES_START + wanted + DISCLOSURES_END + tail, encoding="utf-8"
-        )
+        write_golden(path, head + DISCLOSURES_START + wanted + DISCLOSURES_END + tail)
         return
     assert block == wanted, (
         "README.md's disclosure table is out of date; run: pytest "

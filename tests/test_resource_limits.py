@@ -26,7 +26,7 @@ TEMPLATE = "consultation.md.j2"
 @pytest.fixture(autouse=True)
 def _small_budget(monkeypatch):
     """Budgets small enough for a fast test, large enough for every built-in template."""
-    from consentgen.render import sandbox
+    from consentgen.rendering import sandbox
 
     limits = getattr(sandbox, "LIMITS", None)
     if limits is not None:
@@ -225,7 +225,7 @@ def test_lint_stops_a_runaway_template_and_reports_it_once(tmp_path, jobs):
 
 def test_builtin_templates_render_well_within_the_default_budget(monkeypatch):
     """The default budget is far above what the largest built-in document needs."""
-    from consentgen.render import sandbox
+    from consentgen.rendering import sandbox
 
     used = []
     real = sandbox._Budget.__init__

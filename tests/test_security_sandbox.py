@@ -142,7 +142,7 @@ def test_an_edited_template_is_never_served_from_a_stale_memo(tmp_path):
     from consentgen import compose
     from consentgen.api import load_profile, prepare_law
     from consentgen.model import Request
-    from consentgen.render.markdown import make_env, write_document
+    from consentgen.rendering.markdown import make_env, write_document
 
     data = _override(tmp_path, "First wording.\n")
     path = data / "templates" / "sections" / "consultation.md.j2"

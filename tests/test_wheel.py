@@ -63,7 +63,7 @@ def test_installed_wheel_builds_a_document_from_another_folder(wheel, tmp_path):
     assert "California" in html and "Couples therapy" in html
 
 
-# --- Built-in templates compiled when the wheel is built (src/consentgen/render/compiled.py) ---
+# --- Built-in templates compiled when the wheel is built (src/consentgen/rendering/compiled.py) ---
 
 COMPILED = "_consentgen_compiled"
 BUILTIN = sorted(p.relative_to(ROOT / "templates").as_posix()
@@ -82,7 +82,7 @@ def spy(self, source, name, filename):
     return parse(self, source, name, filename)
 Environment._parse = spy
 if os.environ.get("CG_STEPS"):
-    from consentgen.render import sandbox
+    from consentgen.rendering import sandbox
     sandbox.LIMITS = sandbox.Limits(steps=int(os.environ["CG_STEPS"]))
 sys.argv = ["consentgen", *sys.argv[1:]]
 try:
@@ -201,8 +201,8 @@ def test_compiled_templates_keep_limits_and_name_their_file_and_line(installed, 
     # A template's run-time error too; and what the loader attaches to every template.
     check = """
 import hashlib, json, sys
-from consentgen.render.markdown import make_env
-from consentgen.render.sandbox import TemplateFailure
+from consentgen.rendering.markdown import make_env
+from consentgen.rendering.sandbox import TemplateFailure
 from consentgen.resources import SearchPath
 env = make_env(SearchPath.make(()).template_dirs())
 t = env.get_template("sections/fees.md.j2")

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from consentgen import __version__, jurisdictions
+from consentgen import jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.model import (
@@ -48,6 +48,7 @@ from consentgen.model import (
 )
 from consentgen.resources import SearchPath, files_fingerprint
 from consentgen.textsafe import visible
+from consentgen.version import __version__
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
 PAYMENTS: tuple[str, ...] = get_args(Payment)
@@ -408,7 +409,7 @@ def run(
     """Build every row's documents into `out_dir`; see the module's docstring. `strict`: when
     any row's document has statements of law neither verified nor reviewed (review.py), those
     rows fail and nothing at all is written."""
-    from consentgen.api import FORMATS, load_profile
+    from consentgen.engine import FORMATS, load_profile
 
     for fmt in formats:
         if fmt not in FORMATS:
@@ -624,11 +625,11 @@ def _rows_from_dicts(
 def _check_extras(formats: tuple[str, ...]) -> None:
     """Fail before any work when an output format's optional library is missing."""
     if "pdf" in formats:
-        from consentgen.render import pdf
+        from consentgen.rendering import pdf
 
         pdf.require()
     if "docx" in formats:
-        from consentgen.render import docx
+        from consentgen.rendering import docx
 
         docx.require()
 
@@ -902,7 +903,7 @@ def _build_chunk(chunk: list[Task], context: _Context) -> list[Outcome]:
 
 
 def _build_one(task: Task, context: _Context) -> Outcome:
-    from consentgen import api
+    from consentgen import engine
 
     row, formats, inputs = task
     out = context.out
@@ -911,7 +912,7 @@ def _build_one(task: Task, context: _Context) -> Outcome:
         document = _document(row.request, context.profile, context.data_dirs,
                              context.practice_sha256)  # fmt: skip
         for fmt in formats:
-            content = api.render(document, fmt, data_dirs=context.data_dirs)
+            content = engine.render(document, fmt, data_dirs=context.data_dirs)
             data = content.encode("utf-8") if isinstance(content, str) else content
             name = file_name(row.id, document.jurisdiction, row.request.setting, fmt,
                              context.suffix)  # fmt: skip
@@ -1007,8 +1008,8 @@ def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path,
     """Build through one cached law and one section memo per law, profile and templates, each
     keyed on content (the files' checksums and the profile's), as lint's matrix does."""
     from consentgen import compose
-    from consentgen.api import search_path, template_env
-    from consentgen.render.markdown import write_document
+    from consentgen.engine import search_path, template_env
+    from consentgen.rendering.markdown import write_document
 
     search = search_path(data_dirs)
     law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs)
@@ -1025,8 +1026,8 @@ def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path,
 
 
 def resolved_law(state: str, as_of: dt.date, data_dirs: tuple[Path, ...]) -> Any:
-    """api.prepare_law, kept while the jurisdiction files it read hold the same bytes."""
-    from consentgen.api import prepare_law
+    """engine.prepare_law, kept while the jurisdiction files it read hold the same bytes."""
+    from consentgen.engine import prepare_law
 
     search = SearchPath.make(data_dirs)
     before = _law_stamp(state, search)

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from consentgen import __version__
 from consentgen.errors import ConsentgenError
+from consentgen.version import __version__
 
 T = TypeVar("T")
 

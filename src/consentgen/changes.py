@@ -45,7 +45,7 @@ def document_diff(
     data_dirs: tuple[Any, ...] = (),
 ) -> dict[str, Any]:
     """Section by section, what `request`'s document says on `end` that it did not on `start`."""
-    from consentgen.api import build_document, load_profile, prepare_law
+    from consentgen.engine import build_document, load_profile, prepare_law
 
     profile = load_profile(practice)
     before = build_document(dataclasses.replace(request, as_of=start), practice=profile,
@@ -98,7 +98,7 @@ def recheck_manifest(
     data_dirs: tuple[Any, ...] = (),
 ) -> dict[str, Any]:
     """Which documents of a batch manifest would now say something different, and why."""
-    from consentgen.api import load_profile
+    from consentgen.engine import load_profile
     from consentgen.yamlio import read_bytes
 
     raw = read_bytes(manifest_path, str(manifest_path), limit=MANIFEST_MAX_BYTES)
@@ -160,8 +160,8 @@ _TEXT_FIELDS = ("id", "file", "state", "setting", "as_of")
 def _recheck_one(
     entry: dict[str, Any], profile: PracticeProfile, as_of: dt.date, data_dirs: tuple[Any, ...]
 ) -> dict[str, Any]:
-    from consentgen.api import build_document, prepare_law
     from consentgen.batching import profile_hash, section_hashes
+    from consentgen.engine import build_document, prepare_law
 
     base = {"id": entry.get("id"), "file": entry.get("file"), "state": entry.get("state"),
             "setting": entry.get("setting"), "signed_as_of": entry.get("as_of")}  # fmt: skip
@@ -239,12 +239,17 @@ def _recheck_one(
 
 
 def law_changes(
-    since: dt.date, *, state: str | None = None, data_dirs: tuple[Any, ...] = ()
+    since: dt.date,
+    *,
+    state: str | None = None,
+    data_dirs: tuple[Any, ...] = (),
+    today: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Every rule whose form took effect, or whose facts were corrected, on or after `since`
-    (staged future changes included), newest first: of every state, or of `state`, and of
-    federal law (`federal`: true); `state` "US" lists the federal changes alone."""
-    from consentgen.api import search_path
+    (staged future changes included: those after `today`, default the system date), newest
+    first: of every state, or of `state`, and of federal law (`federal`: true); `state` "US"
+    lists the federal changes alone."""
+    from consentgen.engine import search_path
 
     search = search_path(data_dirs)
     files = jurisdictions.available(search)
@@ -259,7 +264,7 @@ def law_changes(
     targets = dict(files)
     if federal is not None:
         targets[jurisdictions.FEDERAL] = federal
-    today = dt.date.today()
+    today = today or dt.date.today()
     found: list[dict[str, Any]] = []
     for code, (path, origin) in sorted(targets.items()):
         rules = jurisdictions.load_file(path, origin).jurisdiction.rules

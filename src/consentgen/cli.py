@@ -26,11 +26,11 @@ from typer._click import exceptions as click_exc
 from typer._click import types as click_types
 from typer._types import TyperChoice
 
-from consentgen import __version__
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import write_atomic
 from consentgen.model import Payment, Profession, Setting
 from consentgen.textsafe import csv_cell, has_control, json_text, visible
+from consentgen.version import __version__
 
 
 class _Command(typer.core.TyperCommand):
@@ -214,6 +214,14 @@ EXTENSIONS = {
     ".docx": "docx",
 }
 
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="The day that counts as today (for staged changes and staleness). Default: today.",
+    ),
+]
 DataDirOption = Annotated[
     list[Path] | None,
     typer.Option(
@@ -1361,14 +1369,15 @@ def changes(
             "--format", "-f", case_sensitive=False, help="table: to read; json: for scripts."
         ),
     ] = ListFormat.table,
+    as_of: TodayOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """The law's changelog, from the data: every rule that took effect, is staged to take effect,
     or had its facts corrected since a date, with its citations."""
     from consentgen.changes import law_changes
 
-    found = law_changes(_parse_date(since), state=state,  # type: ignore[arg-type]
-                        data_dirs=tuple(data_dir or ()))  # fmt: skip
+    found = law_changes(_parse_date(since, "--since"), state=state,  # type: ignore[arg-type]
+                        data_dirs=tuple(data_dir or ()), today=_parse_date(as_of))  # fmt: skip
     if fmt is ListFormat.json:
         sys.stdout.write(json_text(found))
         return
@@ -1430,6 +1439,7 @@ def lint(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List every rule and exit.")
     ] = False,
+    as_of: TodayOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Check jurisdiction files, practice profiles and templates; every problem in one run.
@@ -1452,6 +1462,7 @@ def lint(
                                 "--ignore" if ignore is not None else origin),
         max_age=max_age if max_age is not None else int(settings.get("max-age", 365)),
         strict=strict if strict is not None else bool(settings.get("strict", False)),
+        today=_parse_date(as_of) or dt.date.today(),
     )  # fmt: skip
     problems = linting.lint_paths(list(paths or []), data_dirs=list(data_dir or []), config=config)
     sys.stdout.write(linting.report(problems, fmt.value))

@@ -15,21 +15,6 @@ from typing import Any
 from consentgen.jurisdictions import NAMES, ResolvedLaw
 from consentgen.model import GUARDIAN_SETTINGS, DocCitation, PracticeProfile, Request, Signature
 
-ETHICS_CODES: dict[str, str] = {
-    "psychologist": "the American Psychological Association's Ethical Principles of Psychologists "
-    "and Code of Conduct",
-    "counselor": "the American Counseling Association's Code of Ethics",
-    "social-worker": "the National Association of Social Workers' Code of Ethics",
-    "mft": "the American Association for Marriage and Family Therapy's Code of Ethics",
-}
-
-PROFESSION_NAMES: dict[str, str] = {
-    "psychologist": "psychologist",
-    "counselor": "professional counselor",
-    "social-worker": "clinical social worker",
-    "mft": "marriage and family therapist",
-}
-
 
 @dataclass(frozen=True)
 class SectionPlan:

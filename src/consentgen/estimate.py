@@ -13,10 +13,10 @@ import json
 import re
 from typing import Any
 
-from consentgen import __version__
 from consentgen.errors import UserError
 from consentgen.jurisdictions import ResolvedLaw
 from consentgen.model import EstimateItem, GoodFaithEstimate, PracticeProfile
+from consentgen.version import __version__
 
 FORMATS = ("md", "html", "json", "pdf")
 MAX_MONTHS = 12  # one estimate may cover a recurring service for up to 12 months
@@ -108,8 +108,8 @@ def to_json(estimate: GoodFaithEstimate) -> str:
 
 
 def to_markdown(estimate: GoodFaithEstimate, env: Any) -> str:
-    from consentgen.render.markdown import BLANK, Md
-    from consentgen.render.sandbox import template_error
+    from consentgen.rendering.markdown import BLANK, Md
+    from consentgen.rendering.sandbox import template_error
 
     try:
         text = env.get_template("gfe.md.j2").render(e=estimate, blank=Md(BLANK))
@@ -121,7 +121,7 @@ def to_markdown(estimate: GoodFaithEstimate, env: Any) -> str:
 
 
 def to_html(estimate: GoodFaithEstimate, env: Any) -> str:
-    from consentgen.render.html import markdown_parser, page
+    from consentgen.rendering.html import markdown_parser, page
 
     # Not the consent's section cache: an estimate holds the client's name in its text.
     body = markdown_parser().enable("table").render(to_markdown(estimate, env))

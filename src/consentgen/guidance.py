@@ -69,9 +69,9 @@ def check_document(
 ) -> tuple[Notice, ...]:
     """Every notice for a document built from the profile `practice` (a path or a loaded
     profile), in the order a reader should see them."""
-    from consentgen import api
+    from consentgen import engine
 
-    profile = api.load_profile(practice)
+    profile = engine.load_profile(practice)
     found = (
         example_values_notice(document, profile),
         fragment_values_notice(document, profile),
@@ -154,7 +154,7 @@ def license_state_notice(
 ) -> Notice | None:
     """The client's state is not the state of the clinician's license (or registration): what
     seeing that client by telehealth needs, as far as the client state's data says."""
-    from consentgen import api
+    from consentgen import engine
     from consentgen.jurisdictions import NAMES
 
     license = profile.clinician.license
@@ -165,7 +165,7 @@ def license_state_notice(
         return None
     there = _place(document.jurisdiction, document.jurisdiction_name)
     licensed_in = _place(code, NAMES[code]) if code else license.state
-    law, _sources, _files = api.prepare_law(document.jurisdiction, document.as_of, data_dirs)
+    law, _sources, _files = engine.prepare_law(document.jurisdiction, document.as_of, data_dirs)
     rule = law.rules.get("telehealth") if law.origins.get("telehealth") == law.state.code else None
     profession = document.options.get("profession") or profile.clinician.profession
     needs = _what_telehealth_needs(there, rule, profession if isinstance(profession, str) else None)
@@ -241,7 +241,7 @@ def _printed_text(document: Document) -> str:
 def _appears(value: Any, printed: str) -> bool:
     """Whether a profile value is in the document's text, as printed (Markdown-escaped) or as
     typed."""
-    from consentgen.render.markdown import escape_md
+    from consentgen.rendering.markdown import escape_md
 
     forms: Iterable[str] = {str(value), escape_md(value)}
     return any(form and form in printed for form in forms)

@@ -22,6 +22,23 @@ GUARDIAN_SETTINGS: tuple[str, ...] = ("minor", "family", "group")
 Payment = Literal["insurance", "self-pay"]
 SecretsPolicy = Literal["no-secrets", "limited", "held"]
 
+# Each profession's name and code of ethics, in the words the client's copy uses (compose and
+# the templates both read them).
+ETHICS_CODES: dict[str, str] = {
+    "psychologist": "the American Psychological Association's Ethical Principles of Psychologists "
+    "and Code of Conduct",
+    "counselor": "the American Counseling Association's Code of Ethics",
+    "social-worker": "the National Association of Social Workers' Code of Ethics",
+    "mft": "the American Association for Marriage and Family Therapy's Code of Ethics",
+}
+
+PROFESSION_NAMES: dict[str, str] = {
+    "psychologist": "psychologist",
+    "counselor": "professional counselor",
+    "social-worker": "clinical social worker",
+    "mft": "marriage and family therapist",
+}
+
 
 def doc(text: str) -> dict[str, str]:
     return {"doc": text}

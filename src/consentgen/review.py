@@ -430,7 +430,7 @@ def to_json(sheet: Sheet) -> str:
 def to_markdown(sheet: Sheet, env: Any) -> str:
     import re
 
-    from consentgen.render.markdown import BLANK, Md, template_error
+    from consentgen.rendering.markdown import BLANK, Md, template_error
 
     try:
         text = env.get_template("review.md.j2").render(sheet=sheet, blank=Md(BLANK))
@@ -444,7 +444,7 @@ def to_html(sheet: Sheet, env: Any) -> str:
     own title."""
     import html
 
-    from consentgen.render import html as html_render
+    from consentgen.rendering import html as html_render
 
     body = html_render.markdown_to_html(to_markdown(sheet, env))
     css = env.loader.get_source(env, "print.css")[0]

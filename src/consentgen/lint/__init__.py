@@ -155,7 +155,7 @@ def lint_paths(
         if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
             valid_states.append((path, "lint"))
     if template_dirs:
-        from consentgen.api import template_env
+        from consentgen.engine import template_env
 
         env = template_env(tuple(search.template_dirs()))
         syntax = templates.check_syntax(list(dict.fromkeys(template_dirs)), env)

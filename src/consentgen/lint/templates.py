@@ -123,10 +123,10 @@ def _render_state(
     task: tuple[str, str, list[str], dt.date],
 ) -> tuple[list[Problem], dict[str, list[tuple[float, str, str]]]]:
     from consentgen import compose, jurisdictions, standards
-    from consentgen.api import template_env
+    from consentgen.engine import template_env
     from consentgen.model import PracticeProfile, Request
-    from consentgen.render.markdown import to_markdown, write_document
-    from consentgen.render.sandbox import template_error
+    from consentgen.rendering.markdown import to_markdown, write_document
+    from consentgen.rendering.sandbox import template_error
     from consentgen.resources import SearchPath
 
     path_text, origin, dirs, as_of = task
@@ -216,7 +216,7 @@ def _render_state(
 def _render_problem(
     exc: ConsentgenError, env: Any, code: str, setting: str, original: BaseException | None = None
 ) -> Problem:
-    from consentgen.render.sandbox import TemplateFailure
+    from consentgen.rendering.sandbox import TemplateFailure
 
     found = exc.problems if isinstance(exc, TemplateFailure) else ()
     if found:  # a template failure knows its file and line

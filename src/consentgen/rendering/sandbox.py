@@ -51,7 +51,7 @@ from markupsafe import EscapeFormatter, Markup
 
 from consentgen.errors import Problem, UserError
 from consentgen.model import Document
-from consentgen.render import compiled
+from consentgen.rendering import compiled
 
 # --- Limits of a render -----------------------------------------------------------------------
 

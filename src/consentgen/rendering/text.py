@@ -7,7 +7,7 @@ import textwrap
 
 from markdown_it.token import Token
 
-from consentgen.render.html import markdown_parser
+from consentgen.rendering.html import markdown_parser
 
 WIDTH = 78
 # Control characters (but tab and line feed) from a profile or a template are shown as U+FFFD,

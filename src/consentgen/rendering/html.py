@@ -80,7 +80,7 @@ def to_html(document: Document, env: SandboxedEnvironment) -> str:
     """The print-ready page. Its body is rendered from a skeleton of the document whose
     signature names are placeholders, so every part of it can be cached; the names, escaped,
     take their places afterwards."""
-    from consentgen.render.markdown import to_markdown
+    from consentgen.rendering.markdown import to_markdown
 
     names = [sig.name for sig in document.signatures if sig.name]
     tokens = iter(f"CGNAME{i:04d}PLACEHOLDER" for i in range(len(names)))

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from consentgen.errors import UserError
 from consentgen.model import Document
-from consentgen.render.html import markdown_parser, slug
+from consentgen.rendering.html import markdown_parser, slug
 
 PAGE_BREAK_BEFORE = ("signatures", "legal-basis")
 

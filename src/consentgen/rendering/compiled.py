@@ -1,6 +1,6 @@
 """Built-in templates compiled when the wheel is built, so that a run does not compile them.
 
-The wheel's build (hatch_build.py) writes, with `write_package`, one Python module per built-in
+The wheel's build (hatch_build.py) writes, with `precompile.write_package`, one module per built-in
 template into the top-level package `_consentgen_compiled`: the very code `Sandbox.compile`
 makes from the template at run time, followed by what it was made from (the template's name, the
 sha256 of its source, the Jinja2 version, `consentgen.cache.code_stamp()` and a digest of the
@@ -23,10 +23,8 @@ import functools
 import hashlib
 import importlib
 import os
-import re
 import warnings
 from importlib.machinery import SourceFileLoader
-from pathlib import Path
 from types import CodeType
 from typing import Any
 
@@ -122,9 +120,8 @@ def builtin_templates() -> str | None:
     """The installed built-in templates folder, when precompiled templates are there to use."""
     if _index() is None:
         return None
-    import consentgen
-
-    return os.path.realpath(os.path.join(os.path.dirname(consentgen.__file__), "data", "templates"))
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # consentgen/
+    return os.path.realpath(os.path.join(package_dir, "data", "templates"))
 
 
 def is_builtin(folder: str) -> bool:
@@ -166,68 +163,3 @@ def _stamp() -> str:
     from consentgen.cache import code_stamp
 
     return code_stamp()
-
-
-# --- Build time (hatch_build.py) --------------------------------------------------------------
-
-
-def environments(templates: str) -> dict[str, Any]:
-    """The environments built-in templates are rendered in: the Markdown one (make_env) and the
-    HTML page's overlay (render/html.py). A change to either that is not mirrored here makes the
-    profiles differ and those templates compile from source (tests/test_wheel.py notices)."""
-    from consentgen.render.markdown import make_env
-
-    env = make_env([templates])
-    return {"md": env, "html": env.overlay(autoescape=True, finalize=None)}
-
-
-def _module_name(name: str, taken: set[str]) -> str:
-    module = "t_" + re.sub(r"[^0-9A-Za-z]", "_", name)
-    if module in taken:
-        module += "_" + hashlib.sha256(name.encode()).hexdigest()[:12]
-    taken.add(module)
-    return module
-
-
-def write_package(templates: Path, out: Path) -> dict[str, str]:
-    """Write the package `_consentgen_compiled` for the templates folder `templates` into `out`
-    (made, must not exist); returns {template name: module name}."""
-    from consentgen.cache import code_stamp
-
-    envs = environments(str(templates))
-    version = jinja2_version()
-    stamp = code_stamp()
-    out.mkdir(parents=True)
-    names = sorted(p.relative_to(templates).as_posix() for p in templates.rglob("*.j2"))
-    taken: set[str] = set()
-    index: dict[str, tuple[str, str, str]] = {}
-    for name in names:
-        env = envs["html"] if name.endswith(".html.j2") else envs["md"]
-        source, filename, _ = env.loader.get_source(env, name)
-        code = env.compile(source, name, filename, raw=True)
-        sha256 = hashlib.sha256(source.encode("utf-8")).hexdigest()
-        module = _module_name(name, taken)
-        # The record goes after the code: Jinja maps the code's line numbers to the template's.
-        text = (
-            f"{code.rstrip()}\n\n"
-            f"# Generated when the wheel was built (hatch_build.py) from the template {name}.\n"
-            f"CG_TEMPLATE = {name!r}\n"
-            f"CG_SHA256 = {sha256!r}\n"
-            f"CG_JINJA2 = {version!r}\n"
-            f"CG_CODE_STAMP = {stamp!r}\n"
-            f"CG_PROFILE = {profile(env)!r}\n"
-        )
-        compile(text, f"{module}.py", "exec")  # fails the build, not a run
-        (out / f"{module}.py").write_text(text, encoding="utf-8")
-        index[name] = (module, sha256, profile(env))
-    lines = "".join(f"    {name!r}: {entry!r},\n" for name, entry in index.items())
-    (out / "__init__.py").write_text(
-        '"""consentgen\'s built-in templates, compiled when the wheel was built (see '
-        'consentgen/render/compiled.py). Generated: do not edit."""\n\n'
-        f"CG_FORMAT = {FORMAT!r}\n"
-        f"CG_JINJA2 = {version!r}\n"
-        f"CG_CODE_STAMP = {stamp!r}\n"
-        f"TEMPLATES = {{\n{lines}}}\n",
-        encoding="utf-8",
-    )
-    return {name: entry[0] for name, entry in index.items()}

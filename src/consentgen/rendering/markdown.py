@@ -28,13 +28,21 @@ from jinja2.sandbox import (
     SecurityError,
 )
 
-from consentgen import __version__
-from consentgen.compose import ETHICS_CODES, PROFESSION_NAMES, Plan
+from consentgen.compose import Plan
 from consentgen.errors import UserError
 from consentgen.jurisdictions import NAMES
-from consentgen.model import ClientFacts, Document, PracticeProfile, Section, Source, client_view
-from consentgen.render import compiled
-from consentgen.render.sandbox import (
+from consentgen.model import (
+    ETHICS_CODES,
+    PROFESSION_NAMES,
+    ClientFacts,
+    Document,
+    PracticeProfile,
+    Section,
+    Source,
+    client_view,
+)
+from consentgen.rendering import compiled
+from consentgen.rendering.sandbox import (
     ITERATE_FILTER,
     Loader,
     Sandbox,
@@ -43,6 +51,7 @@ from consentgen.render.sandbox import (
     count_iteration,
     template_error,
 )
+from consentgen.version import __version__
 
 BLANK = "________"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~{}])")
