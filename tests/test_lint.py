@@ -253,3 +253,19 @@ def test_lint_never_crashes_on_any_bytes(tmp_path, content):
     )
     if b"\x00" in content:
         assert [p.rule_id for p in problems if p.severity == "error"] == ["CG004"]
+
+
+def test_the_render_matrix_halves_the_option_cube_without_losing_a_pair():
+    import itertools
+
+    from consentgen.lint.templates import COMBINATIONS, SETTINGS, combinations_for
+
+    assert combinations_for(0, 3) == COMBINATIONS  # a few files: the whole cube each
+    halves = [set(combinations_for(i, 51)) for i in (0, 1)]
+    assert all(len(h) == len(COMBINATIONS) // 2 for h in halves)
+    assert halves[0] | halves[1] == set(COMBINATIONS)  # across the states, every combination
+    for half in halves:  # within a state, every setting meets every pair of option values
+        for setting in SETTINGS:
+            options = [c[1:] for c in half if c[0] == setting]
+            for i, j in itertools.combinations(range(3), 2):
+                assert len({(o[i], o[j]) for o in options}) == 4

@@ -7,6 +7,7 @@ facts decide the signature blocks). It formats nothing: the section templates wr
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ def _under(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for every citation of every document
 def is_official_source(url: str, jurisdiction: str) -> bool:
     """Whether `url` is an official source of `jurisdiction`'s law (a two-letter code, or US):
     the only kind of page the client's copy links to.

@@ -22,6 +22,28 @@ SETTINGS = ("individual", "couples", "family", "group", "minor")
 COMBINATIONS = tuple(
     itertools.product(SETTINGS, ("insurance", "self-pay"), (False, True), (False, True))
 )
+# Two halves of the payment x supervisee x telehealth cube, each holding every pair of values
+# (a covering array of strength 2): a state rendered with one half meets every option beside
+# every other and every setting. With many jurisdictions, alternate states take alternate
+# halves, so the matrix as a whole still renders each of the 40 combinations in about half the
+# states, at half the cost; a handful of files gets the whole cube.
+_HALVES = (
+    (("insurance", False, False), ("insurance", True, True),
+     ("self-pay", False, True), ("self-pay", True, False)),
+    (("insurance", False, True), ("insurance", True, False),
+     ("self-pay", False, False), ("self-pay", True, True)),
+)  # fmt: skip
+WHOLE_CUBE_BELOW = 8  # jurisdictions
+
+
+def combinations_for(index: int, count: int) -> tuple[tuple[str, str, bool, bool], ...]:
+    """The setting x options combinations the matrix renders for the index-th of `count` files."""
+    if count < WHOLE_CUBE_BELOW:
+        return COMBINATIONS
+    half = _HALVES[index % 2]
+    return tuple((setting, *options) for setting in SETTINGS for options in half)
+
+
 _LEAKS = re.compile(r"\{\{|\{%|\bNone\b")
 _FAILS_FOR = re.compile(r"^fails for \S+ \S+: ")
 _STOP: Any = None  # an Event: set when a template went over a limit; the matrix stops
@@ -75,13 +97,15 @@ def render_matrix(
     as_of: dt.date,
     jobs: int | None = None,
 ) -> list[Problem]:
-    """Render every jurisdiction x setting x payment x supervisee x telehealth document.
+    """Render every jurisdiction x setting x payment x supervisee x telehealth document (with
+    many jurisdictions, each in half of the option cube: see combinations_for).
 
     A template that goes over a limit of its render (too many steps, too long, too large) stops
     the whole matrix: it would go over it for every document, and it is reported once.
     """
-    tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of) for path, origin in
-             jurisdiction_files]  # fmt: skip
+    count = len(jurisdiction_files)
+    tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of, combinations_for(i, count))
+             for i, (path, origin) in enumerate(jurisdiction_files)]  # fmt: skip
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(tasks) > 4 and sys.platform != "win32":
         import multiprocessing
@@ -120,7 +144,7 @@ def render_matrix(
 
 
 def _render_state(
-    task: tuple[str, str, list[str], dt.date],
+    task: tuple[str, str, list[str], dt.date, tuple[tuple[str, str, bool, bool], ...]],
 ) -> tuple[list[Problem], dict[str, list[tuple[float, str, str]]]]:
     from consentgen import compose, jurisdictions, standards
     from consentgen.engine import template_env
@@ -129,7 +153,7 @@ def _render_state(
     from consentgen.rendering.sandbox import template_error
     from consentgen.resources import SearchPath
 
-    path_text, origin, dirs, as_of = task
+    path_text, origin, dirs, as_of, combinations = task
     path = Path(path_text)
     search = SearchPath.make(tuple(Path(d) for d in dirs))
     env = template_env(tuple(search.template_dirs()))
@@ -146,7 +170,7 @@ def _render_state(
     memo: dict[Any, Any] = {}
     paths: dict[str, str] = {}
     graded: dict[str, float | None] = {}
-    for setting, payment, supervisee, telehealth in COMBINATIONS:
+    for setting, payment, supervisee, telehealth in combinations:
         if _STOP is not None and _STOP.is_set():
             break
         request = Request(state=state.code, setting=setting, payment=payment,

@@ -23,6 +23,7 @@ from jinja2 import (
     StrictUndefined,
     TemplateRuntimeError,
     meta,
+    nodes,
 )
 from jinja2.sandbox import (
     SecurityError,
@@ -296,12 +297,12 @@ def write_document(
             template = env.get_template(name)
             key = None
             if inputs is not None and memo is not None:
-                variables, imports = _uses(env, name, template)
+                variables, imports, req_fields = _uses(env, name, template)
                 key = (
                     name,
                     *(_digest_of(env, ref, digests) for ref in (name, *imports)),
                     inputs,
-                    *(_frozen(sp if v == "section" else context[v]) for v in variables),
+                    *(_key_value(v, sp, context, req_fields) for v in variables),
                 )
             if key is not None and memo is not None and key in memo:
                 if isinstance(memo[key], TemplateFailure):  # it went over a limit for these
@@ -376,14 +377,17 @@ _REQUEST_VARIABLES = frozenset(
     ("req", "setting", "profession", "profession_name", "ethics_code", "boards", "notices",
      "sections", "section_ids", "section", "guardian_consents")
 )  # fmt: skip
-# Template source checksum -> (request variables it reads, templates it imports); keyed on
-# content, so an edited template is a new entry (and a stale one is never found).
-_USES: dict[bytes, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+# Template source checksum -> (request variables it reads, templates it imports, the fields of
+# `req` it reads or None for all of them); keyed on content, so an edited template is a new
+# entry (and a stale one is never found).
+_USES: dict[bytes, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]] = {}
 
 
-def _uses(env: Any, name: str, template: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The request-dependent variables a template reads (itself and what it imports), and the
-    templates it imports."""
+def _uses(
+    env: Any, name: str, template: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]:
+    """The request-dependent variables a template reads (itself and what it imports), the
+    templates it imports, and which fields of `req` it reads (None: it uses `req` whole)."""
     digest = _template_digest(env, name, template)
     if digest not in _USES:
         source = getattr(template, "_cg_source", None)
@@ -399,12 +403,37 @@ def _uses(env: Any, name: str, template: Any) -> tuple[tuple[str, ...], tuple[st
         _USES[digest] = (
             tuple(sorted(found & _REQUEST_VARIABLES)),
             tuple(sorted({ref for ref in imported if ref is not None})),
+            _fields_read(tree, "req") if "req" in found else (),
         )
     return _USES[digest]
 
 
+def _fields_read(tree: Any, variable: str) -> tuple[str, ...] | None:
+    """The attributes of `variable` the template reads as `variable.field`; None when it uses
+    the variable any other way (passes it on, subscripts it), so the whole value counts."""
+    names = [n for n in tree.find_all(nodes.Name) if n.name == variable]
+    reads = [g for g in tree.find_all(nodes.Getattr)
+             if isinstance(g.node, nodes.Name) and g.node.name == variable]  # fmt: skip
+    if len(reads) != len(names):
+        return None
+    return tuple(sorted({g.attr for g in reads}))
+
+
 def _frozen(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+def _key_value(
+    variable: str, section: Any, context: dict[str, Any], req_fields: tuple[str, ...] | None
+) -> Any:
+    """What a section's memo key holds for one variable it reads: for `req`, only the fields
+    the template reads (most read two or three of the request's)."""
+    if variable == "section":
+        return section
+    if variable == "req" and req_fields is not None:
+        req = context["req"]
+        return ("req", *((f, _frozen(getattr(req, f, None))) for f in req_fields))
+    return _frozen(context[variable])
 
 
 def _digest_of(env: Any, name: str, known: dict[str, bytes]) -> bytes:
