@@ -34,14 +34,26 @@ def test_every_state_and_setting_in_one_batch(tmp_path):
     assert result.failed == []
     assert len(result.written) == len(STATES) * len(SETTINGS)
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert len(manifest["documents"]) == len(lines)
+    raw = (out / "manifest.json").read_bytes()
+    manifest = json.loads(raw)
+    assert manifest["format"] == 2 and len(manifest["documents"]) == len(lines)
+    # Each distinct section text once; each document points into that table.
+    table = manifest["sections"]
+    assert len({tuple(pair) for pair in table}) == len(table)
+    assert all(isinstance(i, int) and 0 <= i < len(table)
+               for entry in manifest["documents"] for i in entry["sections"])  # fmt: skip
+    assert len(raw) / len(lines) < 1024  # bytes a document (issue 15)
     entry = manifest["documents"][0]
     assert set(entry) == {"id", "file", "sha256", "data_version", "state", "setting", "options",
                           "as_of", "consentgen_version", "sections",
                           "practice_sha256", "inputs_hmac"}  # fmt: skip
-    assert set(entry["sections"]) >= {"key_facts", "duty_to_protect", "legal_basis"}
-    assert "Client" not in json.dumps(manifest)  # no client names in the manifest
+    sections = dict(tuple(table[i]) for i in entry["sections"])
+    assert set(sections) >= {"key_facts", "duty_to_protect", "legal_basis"}
+    assert (
+        sections
+        == result.written[[e["file"] for e in result.written].index(entry["file"])]["sections"]
+    )
+    assert "Client" not in raw.decode()  # no client names in the manifest
     for entry in manifest["documents"]:
         path = out / entry["file"]
         assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -299,16 +299,17 @@ def test_resume_after_kill_9_finishes_the_job(tmp_path):
 
 def test_a_failed_manifest_write_leaves_a_journal_that_the_next_run_folds(cli, tmp_path,
                                                                           monkeypatch):  # fmt: skip
-    from consentgen import batching
+    from consentgen import manifest
+    from consentgen.errors import UserError
 
     out = tmp_path / "out"
     source = _rows(tmp_path, 3, "f", "rows.csv")
 
     def full_disk(*args, **kwargs):
-        raise batching.UserError(f"could not write {out / 'manifest.json'}: No space left on "
-                                 "device; nothing was changed there")  # fmt: skip
+        raise UserError(f"could not write {out / 'manifest.json'}: No space left on "
+                        "device; nothing was changed there")  # fmt: skip
 
-    monkeypatch.setattr(batching, "_write_manifest", full_disk)
+    monkeypatch.setattr(manifest.Manifest, "write", full_disk)
     result = cli("batch", source, "--out-dir", out, "--as-of", AS_OF)
     assert result.exit_code == 2 and "No space left on device" in result.stderr
     assert len(_documents(out)) == 3 and not (out / "manifest.json").exists()

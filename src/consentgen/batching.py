@@ -24,13 +24,14 @@ import errno
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import os
 import re
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
@@ -38,6 +39,13 @@ from typing import Any, get_args
 from consentgen import jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
+from consentgen.manifest import (
+    Manifest,
+    Written,
+    drop_journal,
+    journal,
+    journal_entries,
+)
 from consentgen.model import (
     GUARDIAN_SETTINGS,
     Payment,
@@ -61,15 +69,13 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
-MANIFEST = "manifest.json"
-JOURNAL = ".manifest.journal"
 LOCK = ".consentgen.lock"
 KEY = ".consentgen.key"
 MAX_JOBS = 32
 MAX_INPUT = 256 << 20  # bytes of CSV or JSON Lines: about two million rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     line: int  # where the row starts in the input file (1-based)
     id: str
@@ -77,7 +83,7 @@ class Row:
     explicit_date: bool = False  # the row gave as_of
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failure:
     line: int
     id: str
@@ -90,7 +96,7 @@ class Failure:
 
 @dataclass
 class Result:
-    written: list[dict[str, Any]] = field(default_factory=list)
+    written: Written = field(default_factory=Written)  # manifest entries, made on demand
     skipped: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     unknown_columns: list[str] = field(default_factory=list)
@@ -108,14 +114,23 @@ def read_rows(path: Path) -> tuple[list[Row], list[Failure], list[str]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise UserError(f"{path}:{line}: not UTF-8 text; export it as UTF-8 CSV") from None
-    records: list[tuple[int, dict[str, Any]]]
+    # Records are made one at a time and turned into rows as they come, so a large file never
+    # holds every record and every row at once.
+    failures: list[Failure] = []
     if path.suffix.lower() in (".jsonl", ".ndjson") or text.lstrip().startswith("{"):
-        records, failures = _jsonl_records(text)
-        columns = sorted({key for _, record in records for key in record})
+        keys: set[str] = set()
+
+        def records() -> Iterator[tuple[int, dict[str, Any]]]:
+            for number, record in _jsonl_records(text, failures):
+                keys.update(record)
+                yield number, record
+
+        rows, more = _checked_rows(records())
+        columns = sorted(keys)
     else:
-        records, failures, columns = _csv_records(path, text)
+        columns, found = _csv_records(path, text, failures)
+        rows, more = _checked_rows(found)
     unknown = [_shown(c) for c in columns if c not in REQUIRED + OPTIONAL]
-    rows, more = _checked_rows(records)
     return rows, failures + more, unknown
 
 
@@ -136,7 +151,9 @@ def _read_input(path: Path) -> bytes:
     return raw
 
 
-def _checked_rows(records: list[tuple[int, dict[str, Any]]]) -> tuple[list[Row], list[Failure]]:
+def _checked_rows(
+    records: Iterable[tuple[int, dict[str, Any]]],
+) -> tuple[list[Row], list[Failure]]:
     rows: list[Row] = []
     failures: list[Failure] = []
     seen: set[str] = set()
@@ -160,11 +177,13 @@ def _shown(column: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]],
-                                                  list[Failure], list[str]]:  # fmt: skip
-    """The rows of a CSV file. A field may not span lines: a record with a line break in a field
-    (an unbalanced quote swallows the rows after it) fails, and the reading starts again on
-    the line after the one it started on, so no other row is lost."""
+def _csv_records(
+    path: Path, text: str, failures: list[Failure]
+) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]]]]:
+    """The header of a CSV file (UserError for an unusable one), and its records one at a time
+    (a bad record goes to `failures`). A field may not span lines: a record with a line break
+    in a field (an unbalanced quote swallows the rows after it) fails, and the reading starts
+    again on the line after the one it started on, so no other row is lost."""
     lines = io.StringIO(text, newline="").readlines()  # as csv splits them
     delimiter = _delimiter(lines[0] if lines else "")
     reader = csv.reader(lines, delimiter=delimiter)
@@ -175,9 +194,13 @@ def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]
     except csv.Error as exc:
         raise UserError(f"{path}:1: not valid CSV ({exc})") from None
     header = _header(path, found, delimiter)
-    records: list[tuple[int, dict[str, Any]]] = []
-    failures: list[Failure] = []
-    start: int | None = reader.line_num  # index of the first line still to read
+    return header, _csv_body(lines, reader.line_num, header, delimiter, failures)
+
+
+def _csv_body(
+    lines: list[str], first: int, header: list[str], delimiter: str, failures: list[Failure]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    start: int | None = first  # index of the first line still to read
     while start is not None and start < len(lines):
         reader = csv.reader(iter(lines[start:]), delimiter=delimiter)
         done, restart = 0, None
@@ -215,9 +238,8 @@ def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, dict[str, Any]]
                                         f"{len(values)} fields but the header names "
                                         f"{len(header)}"))  # fmt: skip
             else:
-                records.append((line, record))
+                yield line, record
         start = restart
-    return records, failures, header
 
 
 # Excel writes CSV with the list separator of the system's locale: a semicolon where the decimal
@@ -256,9 +278,7 @@ def _header(path: Path, found: list[str], delimiter: str) -> list[str]:
     return header
 
 
-def _jsonl_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Failure]]:
-    records: list[tuple[int, dict[str, Any]]] = []
-    failures: list[Failure] = []
+def _jsonl_records(text: str, failures: list[Failure]) -> Iterator[tuple[int, dict[str, Any]]]:
     # JSON text holds no raw line feed, but may hold U+2028 and the like: split on \n only.
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -278,10 +298,11 @@ def _jsonl_records(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[Fa
             failures.append(Failure(number, "", "each line must be a JSON object"))
             continue
         try:
-            records.append((number, _plain_record(record)))
+            plain = _plain_record(record)
         except ValueError as exc:
             failures.append(Failure(number, _safe_id(record.get("id")), str(exc)))
-    return records, failures
+            continue
+        yield number, plain
 
 
 def _plain_record(record: dict[Any, Any]) -> dict[str, Any]:
@@ -436,24 +457,25 @@ def run(
     out = _prepare(out_dir)
     with _locked(out, result):
         remove_stale_temporary_files(out)
-        manifest = _read_manifest(out)
+        manifest = read_manifest(out)
+        result.written = Written(manifest)  # what this run writes goes into the manifest
         if _fold_journal(out, manifest):  # what a run that crashed or was killed wrote
-            _write_manifest(out, manifest)
-            _drop_journal(out)
+            manifest.write(out)
+            drop_journal(out)
         key = _folder_key(out)
         try:
-            _build_into(out, rows, profile, formats, jobs, force, resume, data_dirs,
+            _build_into(out, _drain(rows), profile, formats, jobs, force, resume, data_dirs,
                         default_as_of, progress, only_ids, name_suffix, as_of_over_rows,
                         manifest, key, result)  # fmt: skip
         except BaseException:  # interrupted: record what was written, as far as it goes
             with contextlib.suppress(Exception):
                 _fold_journal(out, manifest)
-                _write_manifest(out, manifest)
-                _drop_journal(out)
+                manifest.write(out)
+                drop_journal(out)
             raise
         _fold_journal(out, manifest)
-        _write_manifest(out, manifest)
-        _drop_journal(out)
+        manifest.write(out)
+        drop_journal(out)
     result.failed.sort(key=lambda f: f.line)
     return result
 
@@ -504,75 +526,92 @@ def _comma_notes(rows: list[Row], only_ids: set[str] | None) -> list[str]:
     return notes
 
 
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """The items of `items` in order, each let go of as it is taken (the list ends empty), so a
+    batch does not hold every row, or every row's task, until its end."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def _build_into(
-    out: Path, rows: list[Row], profile: PracticeProfile, formats: tuple[str, ...], jobs: int,
+    out: Path, rows: Iterable[Row], profile: PracticeProfile, formats: tuple[str, ...], jobs: int,
     force: bool, resume: bool, data_dirs: tuple[Path, ...], default_as_of: dt.date | None,
     progress: Callable[[int, int], None] | None, only_ids: set[str] | None, name_suffix: str,
-    as_of_over_rows: bool, manifest: dict[str, dict[str, Any]], key: bytes, result: Result,
+    as_of_over_rows: bool, manifest: Manifest, key: bytes, result: Result,
 ) -> None:  # fmt: skip
     as_of = default_as_of or dt.date.today()
     search = SearchPath.make(data_dirs)
     practice_sha256 = profile_hash(profile)
-    checked: list[tuple[Row, str]] = []
-    if only_ids is not None:
-        rows = [row for row in rows if row.id in only_ids]
+    # One pass decides what to write; the documents are then built from it a chunk at a time,
+    # each row's request made only when its chunk goes to a worker, so that memory does not grow
+    # with copies of every row.
+    todo: list[Pending] = []
     for row in rows:
+        if only_ids is not None and row.id not in only_ids:
+            continue
         try:  # the state's code names the file, so it is settled before anything is written
             code = jurisdictions.normalize_code(row.request.state, search)
         except UserError as exc:
             result.failed.append(Failure(row.line, row.id, _state_message(exc)))
             continue
         row_date = None if as_of_over_rows else row.request.as_of
-        request = dataclasses.replace(row.request, state=code, as_of=row_date or as_of)
+        when = row_date or as_of
+        request = dataclasses.replace(row.request, state=code, as_of=when)
         explicit = default_as_of is not None or (row.explicit_date and not as_of_over_rows)
         inputs = _inputs_hmac(key, row.id, request, explicit, practice_sha256, name_suffix)
-        checked.append((dataclasses.replace(row, request=request), inputs))
-
-    todo: list[Task] = []
-    for row, inputs in checked:
-        formats_left = []
-        for fmt in formats:
-            name = file_name(row.id, row.request.state, row.request.setting, fmt, name_suffix)
-            target = out / name
-            if target.is_symlink():
-                result.failed.append(Failure(row.line, row.id, f"{name} is a symbolic link; "
-                                             "refusing to write through it"))  # fmt: skip
-                continue
-            if target.exists():
-                entry = manifest.get(name)
-                if resume and _intact(target, entry):
-                    if entry is not None and entry.get("inputs_hmac") == inputs:
-                        result.skipped.append(name)
-                        continue
-                    if not force:
-                        why = (
-                            "was built from other inputs (names, options, date or practice profile)"
-                            if entry is not None and "inputs_hmac" in entry
-                            else "was recorded without the checksum of its row (by an older "
-                            "consentgen), so resuming cannot tell whether its row changed"
-                        )
-                        result.failed.append(Failure(row.line, row.id, f"{name} {why}; use "
-                                                     "--force to rebuild it"))  # fmt: skip
-                        continue
-                if not force:
-                    hint = "use --force to replace it" if resume else "use --force or --resume"
-                    result.failed.append(Failure(row.line, row.id,
-                                                 f"{name} already exists; {hint}"))  # fmt: skip
-                    continue
-            formats_left.append(fmt)
+        formats_left = _formats_to_write(row, code, formats, inputs, out, manifest, force,
+                                         resume, name_suffix, result)  # fmt: skip
         if formats_left:
-            todo.append((row, formats_left, inputs))
+            todo.append((row, formats_left, inputs, code, when))
 
     total = len(todo)
     context = _Context(out, profile, practice_sha256, data_dirs, name_suffix, force, resume)
     for done, (entries, failure) in enumerate(_build_all(todo, context, jobs), 1):
-        result.written.extend(entries)
-        for entry in entries:
-            manifest[entry["file"]] = entry
+        result.written.extend(entries)  # into the manifest too (result.written shares it)
         if failure is not None:
             result.failed.append(failure)
         if progress:
             progress(done, total)
+
+
+def _formats_to_write(
+    row: Row, code: str, formats: tuple[str, ...], inputs: str, out: Path, manifest: Manifest,
+    force: bool, resume: bool, suffix: str, result: Result,
+) -> tuple[str, ...]:  # fmt: skip
+    """The formats of this row's document to write; a skip or a failure for each of the others."""
+    left = []
+    for fmt in formats:
+        name = file_name(row.id, code, row.request.setting, fmt, suffix)
+        target = out / name
+        if target.is_symlink():
+            result.failed.append(Failure(row.line, row.id, f"{name} is a symbolic link; "
+                                         "refusing to write through it"))  # fmt: skip
+            continue
+        if target.exists():
+            recorded = manifest.checksums(name)
+            sha256, recorded_inputs = recorded if recorded is not None else (None, None)
+            if resume and _intact(target, {"sha256": sha256} if sha256 else None):
+                if recorded_inputs == inputs:
+                    result.skipped.append(name)
+                    continue
+                if not force:
+                    why = (
+                        "was built from other inputs (names, options, date or practice profile)"
+                        if recorded_inputs is not None
+                        else "was recorded without the checksum of its row (by an older "
+                        "consentgen), so resuming cannot tell whether its row changed"
+                    )
+                    result.failed.append(Failure(row.line, row.id, f"{name} {why}; use "
+                                                 "--force to rebuild it"))  # fmt: skip
+                    continue
+            if not force:
+                hint = "use --force to replace it" if resume else "use --force or --resume"
+                result.failed.append(Failure(row.line, row.id,
+                                             f"{name} already exists; {hint}"))  # fmt: skip
+                continue
+        left.append(fmt)
+    return tuple(left)
 
 
 def _state_message(exc: UserError) -> str:
@@ -727,105 +766,35 @@ def _intact(path: Path, entry: dict[str, Any] | None) -> bool:
         return False
 
 
-def _plain_file_name(name: Any) -> bool:
-    return (isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name
-            and "\0" not in name and not name.startswith("."))  # fmt: skip
+def read_manifest(out: Path) -> Manifest:
+    """manifest.json's entries (see consentgen.manifest); one clean UserError for anything not
+    shaped like a manifest."""
+    from consentgen import manifest
+
+    return manifest.read(out)
 
 
-def _valid_entry(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and _plain_file_name(entry.get("file"))
-        and isinstance(entry.get("id"), str)
-        and isinstance(entry.get("sha256"), str)
-        and _HEX64.fullmatch(entry["sha256"]) is not None
-        and isinstance(entry.get("inputs_hmac", ""), str)
-    )
-
-
-def _read_manifest(out: Path) -> dict[str, dict[str, Any]]:
-    """manifest.json's entries by file; one clean UserError for anything not shaped like one."""
-    path = out / MANIFEST
-    if not os.path.lexists(path):
-        return {}
-    broken = UserError(f"{path} is not a consentgen manifest; move it away or fix it")
-    if path.is_symlink() or not path.is_file():
-        raise broken
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise UserError(f"{path} cannot be read ({exc.strerror or exc})") from None
-    except (ValueError, RecursionError):
-        raise broken from None
-    if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
-        raise broken
-    if not all(_valid_entry(entry) for entry in data["documents"]):
-        raise broken
-    return {entry["file"]: entry for entry in data["documents"]}
-
-
-def _write_manifest(out: Path, manifest: dict[str, dict[str, Any]]) -> None:
-    documents = sorted(manifest.values(), key=lambda e: (e["id"], e["file"]))
-    text = json.dumps({"documents": documents}, indent=2, ensure_ascii=False) + "\n"
-    write_atomic(out / MANIFEST, text.encode("utf-8"))
-
-
-def _journal(out: Path, entry: dict[str, Any]) -> None:
-    """Append one document's entry to DIR/.manifest.journal, on disk before the document is."""
-    line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    path = out / JOURNAL
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
-        try:
-            os.write(fd, line)  # one write in append mode: lines of two processes never mix
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise UserError(f"could not record {entry['file']} in {path}: {exc.strerror or exc}; "
-                        "the document was not written") from None  # fmt: skip
-
-
-def _fold_journal(out: Path, manifest: dict[str, dict[str, Any]]) -> bool:
+def _fold_journal(out: Path, manifest: Manifest) -> bool:
     """Add the journal's entries whose file is there with the recorded checksum; True if any.
 
     An entry whose file never took its name (killed, or the name was taken) is left out.
     """
-    path = out / JOURNAL
-    try:
-        if path.is_symlink():
-            return False
-        raw = path.read_bytes()
-    except OSError:
-        return False
-    latest: dict[str, dict[str, Any]] = {}
-    for line in raw.split(b"\n"):
-        try:
-            entry = json.loads(line)
-        except (ValueError, RecursionError):
-            continue  # e.g. a line cut short by a crash
-        if _valid_entry(entry):
-            latest[entry["file"]] = entry
     folded = False
-    for name, entry in latest.items():
-        target = out / name
+    for entry in journal_entries(out):
+        target = out / entry["file"]
         if target.is_symlink() or not target.is_file() or not _intact(target, entry):
             continue
-        if manifest.get(name) != entry:
-            manifest[name] = entry
+        manifest.add(entry)
         folded = True
     return folded
-
-
-def _drop_journal(out: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        (out / JOURNAL).unlink()
 
 
 # --- In parallel ------------------------------------------------------------------------------
 
 Task = tuple[Row, list[str], str]  # the row, its formats, the checksum of its inputs
+# A row to build: the row as read, its formats, the checksum of its inputs, its state's code and
+# its date (the request a worker gets is made from these when its chunk is sent).
+Pending = tuple[Row, tuple[str, ...], str, str, dt.date]
 Outcome = tuple[list[dict[str, Any]], "Failure | None"]
 
 
@@ -840,28 +809,47 @@ class _Context:
     resume: bool
 
 
-def _build_all(todo: list[Task], context: _Context, jobs: int) -> Iterator[Outcome]:
-    if jobs == 1 or len(todo) < 8:
-        for task in todo:
+def _task(pending: Pending) -> Task:
+    row, formats, inputs, code, when = pending
+    request = dataclasses.replace(row.request, state=code, as_of=when)
+    return dataclasses.replace(row, request=request), list(formats), inputs
+
+
+def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Outcome]:
+    count = len(todo)
+    tasks = (_task(pending) for pending in _drain(todo))
+    if jobs == 1 or count < 8:
+        for task in tasks:
             yield _build_one(task, context)
         return
     import multiprocessing
 
-    size = max(1, min(64, len(todo) // (jobs * 4)))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    size = max(1, min(64, count // (jobs * 4)))
+    chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
     mp_context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_worker_started,
                                initargs=(os.getpid(),))  # fmt: skip
     try:
-        futures = {pool.submit(_build_chunk, chunk, context): chunk for chunk in chunks}
-        for future in as_completed(futures):
-            try:
-                outcomes = future.result()
-            except Exception:  # a worker died (out of memory, killed): its rows are reported
-                outcomes = [([], Failure(row.line, row.id, "its worker process stopped before "
-                                         "the document was written; run again with --resume"))
-                            for row, _, _ in futures[future]]  # fmt: skip
-            yield from outcomes
+        # A few chunks in flight per worker; each result is let go once it is taken, so that
+        # memory stays flat however many rows there are.
+        running = {pool.submit(_build_chunk, chunk, context): chunk
+                   for chunk in itertools.islice(chunks, jobs * 4)}  # fmt: skip
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                chunk = running.pop(future)
+                try:
+                    outcomes = future.result()
+                except Exception:  # a worker died (out of memory, killed): its rows are reported
+                    outcomes = [([], Failure(row.line, row.id, "its worker process stopped "
+                                             "before the document was written; run again "
+                                             "with --resume"))
+                                for row, _, _ in chunk]  # fmt: skip
+                del future
+                yield from outcomes
+                following = next(chunks, None)
+                if following is not None:
+                    running[pool.submit(_build_chunk, following, context)] = following
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -933,7 +921,7 @@ def _build_one(task: Task, context: _Context) -> Outcome:
             }  # fmt: skip
             try:
                 write_atomic(target, data, replace=context.replace,
-                             before_commit=lambda entry=entry: _journal(out, entry))  # fmt: skip
+                             before_commit=lambda entry=entry: journal(out, entry))  # fmt: skip
             except AlreadyExists:
                 hint = "use --force to replace it" if context.resume else "use --force or --resume"
                 raise UserError(f"{name} already exists; {hint}") from None

@@ -1102,9 +1102,11 @@ def batch(
                 "yellow")  # fmt: skip
     for failure in result.failed:
         _stderr(f"error: {file}:{failure}", "red")  # line, id and column; never a field's value
+    from consentgen.manifest import MANIFEST
+
     _stderr(f"{len(result.written)} document(s) written, {len(result.skipped)} skipped "
             f"(already there), {len(result.failed)} row(s) failed; manifest: "
-            f"{out_dir / batching.MANIFEST}", "bold red" if result.failed else "green")  # fmt: skip
+            f"{out_dir / MANIFEST}", "bold red" if result.failed else "green")  # fmt: skip
     if result.failed:
         raise typer.Exit(1)
 

@@ -7,7 +7,7 @@ import os
 import re
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from consentgen.errors import UserError
@@ -26,7 +26,7 @@ class AlreadyExists(UserError):
 
 def write_atomic(
     path: Path,
-    content: str | bytes,
+    content: str | bytes | Iterable[bytes],
     *,
     replace: bool = True,
     before_commit: Callable[[], None] | None = None,
@@ -41,7 +41,11 @@ def write_atomic(
     disk and before it takes the name (to record it first in a batch's journal); if it raises,
     nothing takes the name.
     """
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    # An iterable of bytes is written piece by piece (a large manifest is never one string).
+    chunks: Iterable[bytes] = (
+        (content.encode("utf-8"),) if isinstance(content, str)
+        else (content,) if isinstance(content, bytes | bytearray) else content
+    )  # fmt: skip
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_symlink():
         raise UserError(f"{path} is a symbolic link; refusing to write through it")
@@ -56,7 +60,8 @@ def write_atomic(
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         if before_commit is not None:

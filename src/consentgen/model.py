@@ -965,7 +965,7 @@ class PracticeProfile:
 # --- A request and the Document it produces ----------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)  # a batch holds one for every row
 class Request:
     state: str
     setting: Setting = "individual"
