@@ -13,6 +13,17 @@ ROOT = TESTS.parent
 PROFILE = TESTS / "fixtures" / "practice.yaml"
 GOLDEN = TESTS / "golden"
 AS_OF = "2026-11-25"
+# The states every quick run checks in a test over all jurisdictions: notices in the law's own
+# words (CA, OR), profession variants (NY), the whole-form notices (CO, TX), telehealth rules
+# (WA). Every other state is a slow case (`pytest -m slow`, run by .ci/run).
+QUICK_STATES = ("CA", "CO", "NY", "OR", "TX", "WA")
+
+
+def state_cases(states: list[str]) -> list[Any]:
+    """`states` as parameters: the QUICK_STATES as they are, the others marked slow."""
+    return [s if s in QUICK_STATES else pytest.param(s, marks=pytest.mark.slow) for s in states]
+
+
 # The head of a made-up jurisdiction file, for tests that write one.
 ZEDLAND = "code: ZZ\nname: Zedland\nlast_reviewed: 2026-11-01\nrules:\n"
 

@@ -160,6 +160,7 @@ def test_api_takes_rows_as_dicts(tmp_path):
     assert sorted(e["file"] for e in result.written) == ["d1_FL_group.json", "d1_FL_group.md"]
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_pdf_and_docx_hold_the_document_and_are_reproducible(tmp_path):
     import docx
     import pypdf

@@ -196,6 +196,7 @@ def _wait_for_documents(out: Path, count: int, process: subprocess.Popen) -> Non
     raise AssertionError("the batch did not get going")
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_two_batches_into_one_folder_at_once(tmp_path):
     out = tmp_path / "out"
     first = _start(_rows(tmp_path, 1500, "a", "one.csv"), out)
@@ -264,6 +265,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_resume_after_kill_9_finishes_the_job(tmp_path):
     source = _rows(tmp_path, 1500, "k", "rows.csv")

@@ -265,6 +265,7 @@ def _mutations(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
     return b""  # emptied
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_corrupted_truncated_or_foreign_entries_are_rebuilt_never_trusted(tmp_path, cache_folder):
     request = Request(state="CA", setting="couples", clients=("A B",), as_of=DAY)
 

@@ -8,7 +8,7 @@ import statistics
 
 import pytest
 
-from conftest import PROFILE, ROOT
+from conftest import PROFILE, ROOT, state_cases
 from consentgen import model
 from consentgen.api import build_document, render
 from consentgen.errors import UserError
@@ -33,7 +33,7 @@ def _words_before_signatures(md: str) -> int:
     return len(md.split("## Signatures", 1)[0].split())
 
 
-@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("state", state_cases(STATES))
 def test_no_clinician_or_maintainer_words_for_any_profession_or_option(state):
     for setting in SETTINGS:
         for options in OPTIONS:
@@ -81,6 +81,7 @@ def test_a_template_that_reads_a_summary_fails_with_one_line(tmp_path):
     assert "\n" not in message.strip()
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_length_budgets_over_every_state():
     """Words before the signatures, fixture profile, every state, with and without the options
     that add sections (supervisee, telehealth, self-pay)."""

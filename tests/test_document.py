@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PROFILE, ROOT
+from conftest import PROFILE, ROOT, state_cases
 from consentgen import Request, build_document, render
 
 AS_OF = dt.date(2026, 11, 25)
@@ -184,7 +184,7 @@ COMBINATIONS = list(
 )
 
 
-@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("state", state_cases(STATES))
 def test_every_combination_renders_cleanly(state):
     for i, (setting, payment, supervisee, telehealth) in enumerate(COMBINATIONS):
         practice = PROFILE if i % 2 else None  # with and without a profile, alternately
@@ -256,6 +256,7 @@ def test_section_templates_never_see_client_names(tmp_path):
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 @settings(max_examples=150, deadline=None)
 @given(clients=st.lists(names, min_size=1, max_size=3), guardian=names)
 def test_html_with_names_put_in_afterwards_equals_rendering_it_all(clients, guardian):

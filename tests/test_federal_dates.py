@@ -124,6 +124,7 @@ def _federal_forms() -> dict[str, list[tuple[dt.date | None, str]]]:
     return forms
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_no_federal_citation_newer_than_the_document() -> None:
     """Over all 51 jurisdictions at a few dates: every federal citation a document shows comes
     from a form of its rule in force on the document's date, and names no date after it."""

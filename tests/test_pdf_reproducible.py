@@ -27,6 +27,7 @@ app(["build", "--state", "CA", "--setting", "couples", "--as-of", "{AS_OF}", "--
 """
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 @pytest.mark.parametrize("harfbuzz_subset", ["with", "without"])
 def test_pdf_bytes_are_the_same_in_separate_runs(tmp_path, harfbuzz_subset):
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}

@@ -149,6 +149,7 @@ def _blocks(printed: Printed) -> Iterator[tuple[int, Any]]:
 # --- Tests ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # renders four PDFs: run in CI (.ci/run: pytest -m slow)
 def test_every_page_ends_with_its_number_and_the_number_of_pages(document):
     pages = document.pdf.pages
     assert len(pages) > 3

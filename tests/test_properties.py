@@ -16,6 +16,7 @@ AS_OF = dt.date(2026, 11, 25)
 names = st.text(min_size=1, max_size=80).filter(lambda s: s.strip())
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     clients=st.lists(names, min_size=1, max_size=3),

@@ -63,6 +63,7 @@ def test_the_readme_shows_every_install_command_it_needs():
     assert "pip install '.[pdf,docx]'" in README
 
 
+@pytest.mark.slow  # seconds: run in CI (.ci/run: pytest -m slow)
 def test_every_consentgen_command_and_example_in_the_readme_runs(tmp_path):
     commands = consentgen_commands()
     assert len(commands) > 20

@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import AS_OF, PROFILE, ROOT
+from conftest import AS_OF, PROFILE, ROOT, state_cases
 from consentgen import Request, build_document, render
 
 SETTINGS = ("individual", "couples", "family", "group", "minor")
@@ -50,7 +50,7 @@ def _official_host(host: str) -> bool:
                               "ncpsychologyboard.org", "ncblcmhc.org", "wvbec.org")))  # fmt: skip
 
 
-@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("state", state_cases(STATES))
 def test_no_clinician_text_and_only_official_links_in_any_client_copy(state):
     for setting in SETTINGS:
         doc = build_document(Request(state=state, setting=setting, as_of=DATE), practice=PROFILE)

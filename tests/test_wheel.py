@@ -19,6 +19,9 @@ import pytest
 
 from conftest import AS_OF, PROFILE, ROOT
 
+# Each builds and installs a wheel: run in CI (.ci/run: pytest -m slow).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:

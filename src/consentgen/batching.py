@@ -94,6 +94,19 @@ class Failure:
         return f"{self.line}: {who}{self.message}"
 
 
+@dataclass(frozen=True)
+class Rebuild:
+    """`recheck --rebuild`: new documents for the rows `ids` only, all dated `as_of` whatever the
+    rows say, named with the date (r1_CA_individual.2027-01-05.md) beside the old ones."""
+
+    ids: frozenset[str]
+    as_of: dt.date
+
+    @property
+    def suffix(self) -> str:
+        return f".{self.as_of.isoformat()}"
+
+
 @dataclass
 class Result:
     written: Written = field(default_factory=Written)  # manifest entries, made on demand
@@ -422,14 +435,18 @@ def run(
     data_dirs: tuple[Path, ...] = (),
     default_as_of: dt.date | None = None,
     progress: Callable[[int, int], None] | None = None,
-    only_ids: set[str] | None = None,
-    name_suffix: str = "",
-    as_of_over_rows: bool = False,
     strict: bool = False,
+    rebuild: Rebuild | None = None,
 ) -> Result:
     """Build every row's documents into `out_dir`; see the module's docstring. `strict`: when
     any row's document has statements of law neither verified nor reviewed (review.py), those
-    rows fail and nothing at all is written."""
+    rows fail and nothing at all is written. `rebuild`: `recheck --rebuild`'s new documents for
+    some rows, beside the old ones."""
+    only_ids = set(rebuild.ids) if rebuild is not None else None
+    name_suffix = rebuild.suffix if rebuild is not None else ""
+    as_of_over_rows = rebuild is not None
+    if rebuild is not None:
+        default_as_of = rebuild.as_of
     from consentgen.engine import FORMATS, load_profile
 
     for fmt in formats:

@@ -1336,9 +1336,8 @@ def recheck(
         changed = {row["id"] for row in rows if row["status"] == "changed"}
         wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip()) or ("md",)
         result = batching.run(batch_file, manifest.parent, practice=practice, formats=wanted,
-                              data_dirs=tuple(data_dir or ()), default_as_of=when,
-                              only_ids=changed, name_suffix=f".{when.isoformat()}",
-                              as_of_over_rows=True)  # fmt: skip
+                              data_dirs=tuple(data_dir or ()),
+                              rebuild=batching.Rebuild(frozenset(changed), when))  # fmt: skip
         for note in result.notes:
             _stderr(f"warning: {note}", "yellow")
         for failure in result.failed:
