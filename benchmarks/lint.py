@@ -1,6 +1,6 @@
 """How long `consentgen lint` takes on all built-in data and templates, render matrix included.
 
-The issue's budget: under 5 seconds on this 2-core machine. Run: python benchmarks/lint.py
+Budget (issue 15): under 2 seconds on this 2-core machine. Run: python benchmarks/lint.py
 """
 
 from __future__ import annotations

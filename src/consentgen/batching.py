@@ -564,14 +564,19 @@ def _build_into(
     # each row's request made only when its chunk goes to a worker, so that memory does not grow
     # with copies of every row.
     todo: list[Pending] = []
+    codes: dict[str, str] = {}  # as given -> the state's code (the folder is listed once a name)
     for row in rows:
         if only_ids is not None and row.id not in only_ids:
             continue
-        try:  # the state's code names the file, so it is settled before anything is written
-            code = jurisdictions.normalize_code(row.request.state, search)
-        except UserError as exc:
-            result.failed.append(Failure(row.line, row.id, _state_message(exc)))
-            continue
+        code = codes.get(row.request.state)
+        if code is None:
+            try:  # the state's code names the file, so it is settled before anything is written
+                code = codes[row.request.state] = jurisdictions.normalize_code(
+                    row.request.state, search
+                )
+            except UserError as exc:
+                result.failed.append(Failure(row.line, row.id, _state_message(exc)))
+                continue
         row_date = None if as_of_over_rows else row.request.as_of
         when = row_date or as_of
         request = dataclasses.replace(row.request, state=code, as_of=when)
