@@ -3,9 +3,11 @@ and the changelog of the law kept in the data itself (effective dates and `revis
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import difflib
+import io
 import json
 from pathlib import Path
 from typing import Any, get_args
@@ -21,6 +23,7 @@ from consentgen.model import (
     Rule,
     Setting,
 )
+from consentgen.textsafe import csv_cell, json_text, visible
 
 
 def _rule_facts(name: str, rule: Rule | None) -> dict[str, Any]:
@@ -283,3 +286,65 @@ def law_changes(
                                   **{k: v for k, v in _rule_facts(name, form).items()
                                      if k != "rule"}})  # fmt: skip
     return sorted(found, key=lambda c: (c["date"], c["state"], c["rule"]), reverse=True)
+
+
+# --- Reports ------------------------------------------------------------------------------------
+
+
+def rule_line(rule: dict[str, Any]) -> str:
+    """One changed rule in a line: its status change, effective date and citations."""
+    before = rule.get("before")
+    status = ""
+    if before is not None and before.get("status") != rule.get("status"):
+        status = f"{before.get('status') or 'not stated'} -> {rule.get('status') or 'not stated'}, "
+    when = f"effective {rule['effective']}" if rule.get("effective") else "effective date unknown"
+    cites = "; ".join(c["cite"] for c in rule.get("citations", []))
+    return f"rule {rule['rule']}: {status}{when}; {cites}"
+
+
+def diff_text(data: dict[str, Any]) -> str:
+    """`consentgen diff` as plain text: a unified diff of each section that differs."""
+    out = [f"# {data['state']} {data['setting']}: {len(data['sections'])} section(s) differ "
+           f"between {data['from']} and {data['to']}\n"]  # fmt: skip
+    for section in data["sections"]:
+        out.append(f"# section {section['id']} ({section['change']})\n")
+        out.extend(f"# {visible(rule_line(rule))}\n" for rule in section["rules"])
+        out.append(visible(section["diff"], keep="\n"))
+    return "".join(out)
+
+
+def recheck_text(report: dict[str, Any], fmt: str) -> str:
+    """`recheck_manifest`'s report as json, csv (one line per document and reason) or table (the
+    documents that changed or could not be checked, each reason under them, and a count)."""
+    rows = report["documents"]
+    if fmt == "json":
+        return json_text(report)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["id", "file", "state", "setting", "signed_as_of", "status", "sections",
+                         "kind", "rule", "effective"])  # fmt: skip
+        for row in rows:
+            for reason in row.get("reasons") or [{}]:
+                kind = reason.get("kind") or row.get("reason", "")
+                writer.writerow(csv_cell(cell) for cell in (
+                    row["id"], row["file"], row["state"], row["setting"], row["signed_as_of"],
+                    row["status"], " ".join(reason.get("sections", [])), kind,
+                    reason.get("rule") or "", reason.get("effective") or ""))  # fmt: skip
+        return buffer.getvalue()
+    lines = []
+    for row in rows:
+        if row["status"] == "same":
+            continue
+        detail = ", ".join(row.get("sections", [])) or row.get("reason", "")
+        lines.append("\t".join(visible(row[key] if key else detail)
+                               for key in ("id", "state", "setting", "status", "")))  # fmt: skip
+        for reason in row.get("reasons", []):
+            if reason.get("rule"):
+                lines.append(visible(f"\t{reason['kind']}: {rule_line(reason)}", keep="\t"))
+            else:
+                lines.append(visible(f"\t{reason['kind']}", keep="\t"))
+    unchecked = report["not_checked"] and f"; {report['not_checked']} could not be checked"
+    lines.append(f"{report['needing_reconsent']} of {len(rows)} document(s) need re-consent as of "
+                 f"{report['as_of']}{unchecked or ''}")  # fmt: skip
+    return "\n".join(lines) + "\n"

@@ -1181,7 +1181,7 @@ def diff(
 
     Exit code 0: no difference; 1: the documents differ (as diff(1)); 2: bad usage.
     """
-    from consentgen.changes import document_diff
+    from consentgen.changes import diff_text, document_diff
     from consentgen.model import Request
 
     first = _parse_date(start)
@@ -1197,36 +1197,18 @@ def diff(
     if chosen is DiffFormat.json:
         sys.stdout.write(json_text(data))
     elif chosen is DiffFormat.diff:
-        sys.stdout.write(_diff_text(data))
+        sys.stdout.write(diff_text(data))
     else:
         _diff_rich(data)
     if data["sections"]:
         raise typer.Exit(1)
 
 
-def _rule_line(rule: dict) -> str:
-    before = rule.get("before")
-    status = ""
-    if before is not None and before.get("status") != rule.get("status"):
-        status = f"{before.get('status') or 'not stated'} -> {rule.get('status') or 'not stated'}, "
-    when = f"effective {rule['effective']}" if rule.get("effective") else "effective date unknown"
-    cites = "; ".join(c["cite"] for c in rule.get("citations", []))
-    return f"rule {rule['rule']}: {status}{when}; {cites}"
-
-
-def _diff_text(data: dict) -> str:
-    out = [f"# {data['state']} {data['setting']}: {len(data['sections'])} section(s) differ "
-           f"between {data['from']} and {data['to']}\n"]  # fmt: skip
-    for section in data["sections"]:
-        out.append(f"# section {section['id']} ({section['change']})\n")
-        out.extend(f"# {visible(_rule_line(rule))}\n" for rule in section["rules"])
-        out.append(visible(section["diff"], keep="\n"))
-    return "".join(out)
-
-
 def _diff_rich(data: dict) -> None:
     from rich.console import Console
     from rich.text import Text
+
+    from consentgen.changes import rule_line
 
     console = Console(highlight=False)
     console.print(f"[bold]{data['state']} {data['setting']}[/]: {len(data['sections'])} "
@@ -1234,7 +1216,7 @@ def _diff_rich(data: dict) -> None:
     for section in data["sections"]:
         console.rule(Text(visible(f"{section['title']} ({section['change']})")))
         for rule in section["rules"]:
-            console.print(Text(visible(_rule_line(rule)), style="cyan"))
+            console.print(Text(visible(rule_line(rule)), style="cyan"))
         for line in section["diff"].splitlines()[2:]:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(Text(visible(line), style=style))
@@ -1291,7 +1273,7 @@ def recheck(
     change. No client names are needed or shown. Exit code 1 when any document needs re-consent
     or could not be checked (status error or unknown: listed in every format, never skipped).
     """
-    from consentgen.changes import recheck_manifest
+    from consentgen.changes import recheck_manifest, recheck_text
 
     when = _parse_date(as_of) or dt.date.today()
     formats = formats_old if formats_old is not None else formats
@@ -1300,36 +1282,7 @@ def recheck(
     for warning in report["warnings"]:
         _stderr(f"warning: {warning}", "yellow")
     rows = report["documents"]
-    if fmt is ReportFormat.json:
-        sys.stdout.write(json_text(report))
-    elif fmt is ReportFormat.csv:
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["id", "file", "state", "setting", "signed_as_of", "status", "sections",
-                         "kind", "rule", "effective"])  # fmt: skip
-        for row in rows:
-            for reason in row.get("reasons") or [{}]:
-                kind = reason.get("kind") or row.get("reason", "")
-                writer.writerow(csv_cell(cell) for cell in (
-                    row["id"], row["file"], row["state"], row["setting"], row["signed_as_of"],
-                    row["status"], " ".join(reason.get("sections", [])), kind,
-                    reason.get("rule") or "", reason.get("effective") or ""))  # fmt: skip
-    else:
-        for row in rows:
-            if row["status"] == "same":
-                continue
-            detail = ", ".join(row.get("sections", [])) or row.get("reason", "")
-            print("\t".join(visible(row[key] if key else detail)
-                            for key in ("id", "state", "setting", "status", "")))  # fmt: skip
-            for reason in row.get("reasons", []):
-                if reason.get("rule"):
-                    print(visible(f"\t{reason['kind']}: {_rule_line(reason)}", keep="\t"))
-                else:
-                    print(visible(f"\t{reason['kind']}", keep="\t"))
-        unchecked = report["not_checked"] and f"; {report['not_checked']} could not be checked"
-        print(f"{report['needing_reconsent']} of {len(rows)} document(s) need re-consent as of "
-              f"{report['as_of']}{unchecked or ''}")  # fmt: skip
+    sys.stdout.write(recheck_text(report, fmt.value))
     if batch_file is not None and report["needing_reconsent"]:
         from consentgen import batching
 
@@ -1454,17 +1407,8 @@ def lint(
         for rule in linting.RULES:
             print(f"{rule.id}  {rule.name:22s} {rule.severity:8s} {rule.summary}")
         return
-    settings = linting.load_config()
-    origin = settings.get("_origin", "settings")
-    config = linting.Config(
-        select=linting.rule_ids(select if select is not None else settings.get("select"),
-                                "--select" if select is not None else origin),
-        ignore=linting.rule_ids(ignore if ignore is not None else settings.get("ignore"),
-                                "--ignore" if ignore is not None else origin),
-        max_age=max_age if max_age is not None else int(settings.get("max-age", 365)),
-        strict=strict if strict is not None else bool(settings.get("strict", False)),
-        today=_parse_date(as_of) or dt.date.today(),
-    )  # fmt: skip
+    config = linting.settings(select=select, ignore=ignore, max_age=max_age, strict=strict,
+                              today=_parse_date(as_of))  # fmt: skip
     problems = linting.lint_paths(list(paths or []), data_dirs=list(data_dir or []), config=config)
     sys.stdout.write(linting.report(problems, fmt.value))
     if fmt is LintFormat.text:

@@ -56,6 +56,34 @@ def rule_ids(values: list[str] | tuple[str, ...] | str | None, origin: str) -> f
     return frozenset(out)
 
 
+def settings(
+    *,
+    select: str | None = None,
+    ignore: str | None = None,
+    max_age: int | None = None,
+    strict: bool | None = None,
+    today: dt.date | None = None,
+    start: Path | None = None,
+) -> Config:
+    """The settings of a lint run: each value given here (a command-line option) wins over the
+    project's file ([tool.consentgen.lint] in pyproject.toml, or `lint:` in .consentgen.yaml,
+    found from `start`), which wins over the default. A bad id names where it came from."""
+    found = load_config(start)
+    origin = found.get("_origin", "settings")
+
+    def pick(given: Any, key: str, option: str) -> tuple[Any, str]:
+        return (given, option) if given is not None else (found.get(key), origin)
+
+    age = pick(max_age, "max-age", "--max-age")[0]
+    return Config(
+        select=rule_ids(*pick(select, "select", "--select")),
+        ignore=rule_ids(*pick(ignore, "ignore", "--ignore")),
+        max_age=int(age) if age is not None else 365,
+        strict=bool(pick(strict, "strict", "--strict")[0]),
+        today=today or dt.date.today(),
+    )
+
+
 def load_config(start: Path | None = None) -> dict[str, Any]:
     """[tool.consentgen.lint] from the nearest pyproject.toml, or `lint:` in .consentgen.yaml."""
     try:
