@@ -269,3 +269,9 @@ def test_the_render_matrix_halves_the_option_cube_without_losing_a_pair():
             options = [c[1:] for c in half if c[0] == setting]
             for i, j in itertools.combinations(range(3), 2):
                 assert len({(o[i], o[j]) for o in options}) == 4
+
+
+def test_every_finding_names_a_registered_rule():
+    # No default id: the checks, the loader and the template runs each name their rule.
+    problems = lint_paths([CASES / "fail", CASES / "pass"], config=CONFIG)
+    assert problems and {p.rule_id for p in problems} <= set(BY_ID)

@@ -45,7 +45,7 @@ class InvalidFileError(UserError):
 
     def __init__(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
         problems = tuple(sorted(problems)) or (Problem("(unknown file)", 0, 0, "error",
-                                                       "cannot be read"),)  # fmt: skip
+                                                       "cannot be read", "CG004"),)  # fmt: skip
         first = problems[0]
         more = len(problems) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""

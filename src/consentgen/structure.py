@@ -67,9 +67,7 @@ class Builder:
         self.marked = marked
         self.problems: list[Problem] = []
 
-    def error(
-        self, path: KeyPath, message: str, rule_id: str = "CG100", *, at_value: bool = False
-    ) -> None:
+    def error(self, path: KeyPath, message: str, rule_id: str, *, at_value: bool = False) -> None:
         self.problems.append(self.marked.problem(path, message, rule_id, at_value=at_value))
 
     def wrong(self, path: KeyPath, expected: str, item: Any) -> None:
