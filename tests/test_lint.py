@@ -275,3 +275,14 @@ def test_every_finding_names_a_registered_rule():
     # No default id: the checks, the loader and the template runs each name their rule.
     problems = lint_paths([CASES / "fail", CASES / "pass"], config=CONFIG)
     assert problems and {p.rule_id for p in problems} <= set(BY_ID)
+
+
+def test_each_rule_is_documented_with_what_fails_and_what_passes(update_golden):
+    from conftest import ROOT, write_golden
+    from consentgen.lint.rules import documentation
+
+    assert all(rule.example and rule.passing and rule.example != rule.passing for rule in RULES)
+    path = ROOT / "docs" / "lint-rules.md"
+    if update_golden or not path.exists():
+        write_golden(path, documentation())
+    assert path.read_text(encoding="utf-8") == documentation(), "run pytest --update-golden"
