@@ -5,7 +5,7 @@ Budget (issue 15): a cold build, to a file or to stdout, costs at most 1.3x
 "Cold" here is a new process; consentgen's per-user cache (validated data files and profiles,
 section HTML: plain data, never code) is warm, as it is from the second run on. The last line
 shows a run without that cache. Templates are never cached: a wheel ships the built-in ones
-compiled (hatch_build.py, render/compiled.py); an editable install compiles every one it renders
+compiled (hatch_build.py, rendering/compiled.py); an editable install compiles every one it renders
 on every run, about 60 ms more, so measure a wheel install (--python).
 Run: python benchmarks/startup.py [--runs N] [--python PY] [--instructions]. Prints medians in
 milliseconds and the ratio (and, with --instructions, instructions counted by valgrind).
