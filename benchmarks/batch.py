@@ -22,13 +22,14 @@ STATES = sorted(p.stem for p in (ROOT / "jurisdictions").glob("*.yaml") if p.ste
 SETTINGS = ("individual", "couples", "family", "group", "minor")
 
 
-def _rows(count: int) -> str:
+def rows_csv(count: int) -> str:
+    """A CSV of `count` rows spread over every state, setting and option (scale.py uses it too)."""
     lines = ["id,state,setting,clients,payment,supervisee,telehealth,as_of"]
     for i in range(count):
         state, setting = STATES[i % len(STATES)], SETTINGS[(i // len(STATES)) % len(SETTINGS)]
         payment = "self-pay" if i % 3 == 0 else "insurance"
         supervisee, telehealth = ("yes" if i % 2 else "no"), ("yes" if i % 5 == 0 else "no")
-        lines.append(f"r{i:05d},{state},{setting},Client {i};Partner {i},{payment},"
+        lines.append(f"r{i:06d},{state},{setting},Client {i};Partner {i},{payment},"
                      f"{supervisee},{telehealth},2026-11-25")  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -49,7 +50,7 @@ def main() -> None:
         work = Path(tmp)
         env = {**os.environ, "CONSENTGEN_CACHE_DIR": str(work / "cache")}
         source = work / "clients.csv"
-        source.write_text(_rows(args.documents))
+        source.write_text(rows_csv(args.documents))
         subprocess.run(
             [py, "-m", "consentgen", "build", "--state", "CA"],
             env=env,
@@ -75,7 +76,7 @@ def main() -> None:
         separate = per_process * args.documents
 
         pdf_source = work / "pdf.csv"
-        pdf_source.write_text(_rows(args.pdfs))
+        pdf_source.write_text(rows_csv(args.pdfs))
         start = time.perf_counter()
         subprocess.run([py, "-m", "consentgen", "batch", str(pdf_source), "--out-dir",
                         str(work / "pdf"), "--format", "pdf", "--practice", str(PROFILE)],

@@ -21,10 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PROFILE = ROOT / "tests" / "fixtures" / "practice.yaml"
-STATES = sorted(p.stem for p in (ROOT / "jurisdictions").glob("*.yaml") if p.stem != "US")
-SETTINGS = ("individual", "couples", "family", "group", "minor")
+from batch import PROFILE, rows_csv  # benchmarks/ is on the path when run as a script
 
 # Run in a child so that RUSAGE_CHILDREN counts this size's processes only.
 _MEASURE = """
@@ -37,17 +34,6 @@ usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
                   "max_rss_kb": usage.ru_maxrss, "rc": done.returncode, "stderr": done.stderr}))
 """
-
-
-def rows_csv(count: int) -> str:
-    lines = ["id,state,setting,clients,payment,supervisee,telehealth,as_of"]
-    for i in range(count):
-        state, setting = STATES[i % len(STATES)], SETTINGS[(i // len(STATES)) % len(SETTINGS)]
-        payment = "self-pay" if i % 3 == 0 else "insurance"
-        supervisee, telehealth = ("yes" if i % 2 else "no"), ("yes" if i % 5 == 0 else "no")
-        lines.append(f"r{i:06d},{state},{setting},Client {i};Partner {i},{payment},"
-                     f"{supervisee},{telehealth},2026-11-25")  # fmt: skip
-    return "\n".join(lines) + "\n"
 
 
 def measure(argv: list[str], env: dict[str, str]) -> dict[str, object]:

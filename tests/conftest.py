@@ -50,6 +50,18 @@ def write_golden(path: Path, text: str) -> None:
         REWRITTEN.append(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
 
 
+def generated_block(path: Path, start: str, end: str, wanted: str, update: bool) -> str:
+    """The text between the markers `start` and `end` in `path` (a table generated from the code);
+    with --update-golden, rewritten to `wanted` when it differs."""
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(start, 1)
+    block, tail = rest.split(end, 1)
+    if update and block != wanted:
+        write_golden(path, head + start + wanted + end + tail)
+        return wanted
+    return block
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if REWRITTEN:
         terminalreporter.section("--update-golden rewrote these files: read the diff, then commit")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AS_OF, PROFILE, ROOT, write_golden
+from conftest import AS_OF, PROFILE, ROOT, generated_block
 from consentgen.cli import app
 
 # --- Usage errors: one line, naming the option and what it accepts --------------------------
@@ -342,12 +342,8 @@ def test_readme_profile_keys_list_every_key_of_the_model(update_golden):
     readme = readme_path.read_text(encoding="utf-8")
     section = readme.split("## The practice profile", 1)[1].split("\n## ", 1)[0]
     assert START in section and END in section, "README.md: the profile-keys markers are missing"
-    head, rest = readme.split(START, 1)
-    block, tail = rest.split(END, 1)
     wanted = profile_keys_markdown()
-    if update_golden and block != wanted:
-        write_golden(readme_path, head + START + wanted + END + tail)
-        return
+    block = generated_block(readme_path, START, END, wanted, update_golden)
     assert block == wanted, f"README.md's profile key list is out of date; run: {REGENERATE}"
     for key in ("office.devices_protected", "policies.records.retention_note",
                 "clinician.license.number", "supervisor.license.state"):  # fmt: skip

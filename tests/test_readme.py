@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, write_golden
+from conftest import ROOT, generated_block
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -102,14 +102,9 @@ DISCLOSURES_START, DISCLOSURES_END = "<!-- disclosures:start -->\n", "<!-- discl
 def test_readme_disclosure_table_is_the_datas(update_golden):
     from consentgen.api import disclosures_markdown
 
-    path = ROOT / "README.md"
-    text = path.read_text(encoding="utf-8")
-    head, rest = text.split(DISCLOSURES_START, 1)
-    block, tail = rest.split(DISCLOSURES_END, 1)
     wanted = disclosures_markdown()
-    if update_golden and block != wanted:
-        write_golden(path, head + DISCLOSURES_START + wanted + DISCLOSURES_END + tail)
-        return
+    block = generated_block(ROOT / "README.md", DISCLOSURES_START, DISCLOSURES_END, wanted,
+                            update_golden)  # fmt: skip
     assert block == wanted, (
         "README.md's disclosure table is out of date; run: pytest "
         "tests/test_readme.py -k disclosures --update-golden"

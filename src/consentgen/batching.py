@@ -46,6 +46,7 @@ from consentgen.manifest import (
     journal,
     journal_entries,
 )
+from consentgen.manifest import read as read_manifest
 from consentgen.model import (
     GUARDIAN_SETTINGS,
     Payment,
@@ -66,7 +67,6 @@ REQUIRED = ("id", "state", "setting", "clients")
 OPTIONAL = ("payment", "supervisee", "telehealth", "guardian", "profession", "as_of")
 NAME_COLUMNS = ("clients", "guardian")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 LOCK = ".consentgen.lock"
@@ -611,9 +611,8 @@ def _formats_to_write(
                                          "refusing to write through it"))  # fmt: skip
             continue
         if target.exists():
-            recorded = manifest.checksums(name)
-            sha256, recorded_inputs = recorded if recorded is not None else (None, None)
-            if resume and _intact(target, {"sha256": sha256} if sha256 else None):
+            sha256, recorded_inputs = manifest.checksums(name)
+            if resume and _intact(target, sha256):
                 if recorded_inputs == inputs:
                     result.skipped.append(name)
                     continue
@@ -781,19 +780,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _intact(path: Path, entry: dict[str, Any] | None) -> bool:
+def _intact(path: Path, sha256: str | None) -> bool:
+    """The file is there with the checksum recorded for it."""
     try:
-        return bool(entry) and _sha256(path) == entry.get("sha256")  # type: ignore[union-attr]
+        return sha256 is not None and _sha256(path) == sha256
     except OSError:
         return False
-
-
-def read_manifest(out: Path) -> Manifest:
-    """manifest.json's entries (see consentgen.manifest); one clean UserError for anything not
-    shaped like a manifest."""
-    from consentgen import manifest
-
-    return manifest.read(out)
 
 
 def _fold_journal(out: Path, manifest: Manifest) -> bool:
@@ -804,7 +796,7 @@ def _fold_journal(out: Path, manifest: Manifest) -> bool:
     folded = False
     for entry in journal_entries(out):
         target = out / entry["file"]
-        if target.is_symlink() or not target.is_file() or not _intact(target, entry):
+        if target.is_symlink() or not target.is_file() or not _intact(target, entry["sha256"]):
             continue
         manifest.add(entry)
         folded = True
@@ -867,7 +859,6 @@ def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Ou
                                              "before the document was written; run again "
                                              "with --resume"))
                                 for row, _, _ in chunk]  # fmt: skip
-                del future
                 yield from outcomes
                 following = next(chunks, None)
                 if following is not None:

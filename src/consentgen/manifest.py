@@ -75,17 +75,11 @@ class Manifest:
         self._index: dict[tuple[str, str], int] = {}
         self._shared: dict[Any, Any] = {}
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries
-
-    def checksums(self, name: str) -> tuple[str | None, str | None] | None:
-        """(sha256 of the file, inputs_hmac) as recorded for `name`, or None if not recorded."""
+    def checksums(self, name: str) -> tuple[str | None, str | None]:
+        """(sha256 of the file, inputs_hmac) as recorded for `name`; None for what is not."""
         entry = self._entries.get(name)
         if entry is None:
-            return None
+            return None, None
         if isinstance(entry, tuple):
             return entry[2], entry[11]
         return entry.get("sha256"), entry.get("inputs_hmac")
