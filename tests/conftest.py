@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 from consentgen.cli import app
@@ -70,8 +72,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if REWRITTEN and session.exitstatus == 0:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its controller reports and fails
+        workeroutput["rewritten"] = REWRITTEN
+    elif REWRITTEN and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    REWRITTEN.extend(getattr(node, "workeroutput", {}).get("rewritten", ()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    # --update-golden rewrites files that two tests share (README.md's two tables): one process.
+    return 0 if config.getoption("--update-golden") else None
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +96,22 @@ def _isolated_environment(
 ) -> None:
     monkeypatch.delenv("CONSENTGEN_PATH", raising=False)
     monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
-    # Each test starts as a new process would: nothing validated or derived in memory yet.
+
+
+@pytest.fixture
+def new_process() -> None:
+    """Nothing validated or derived in this process's memory yet, as in a new process: for tests
+    of what the cache on disk holds or serves. (The memory is keyed on the files' contents, so the
+    other tests share it, as one long-lived process would.)"""
     from consentgen import jurisdictions, profile
 
     jurisdictions._validated.clear()
     profile._example_values.cache_clear()
+
+
+# Typer's CliRunner builds the Click command from the app on every invoke (about 10 ms); a real
+# run builds it once a process, so the tests build it once a session.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 class Cli:

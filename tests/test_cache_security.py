@@ -77,7 +77,7 @@ def _as_new_processes(monkeypatch):
 
 
 @pytest.fixture
-def cache_folder(tmp_path, monkeypatch) -> Path:
+def cache_folder(tmp_path, monkeypatch, new_process) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(folder))
     return folder
@@ -167,7 +167,7 @@ def test_a_folder_above_it_that_others_can_write_is_not_trusted(cli, tmp_path, m
     assert not (shared / "mine").exists()
 
 
-def test_a_sticky_shared_folder_above_it_is_fine(cli, tmp_path, monkeypatch):
+def test_a_sticky_shared_folder_above_it_is_fine(cli, tmp_path, monkeypatch, new_process):
     shared = tmp_path / "tmp"
     shared.mkdir()
     shared.chmod(0o1777)

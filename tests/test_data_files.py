@@ -210,7 +210,7 @@ def test_empty_profile_is_all_blanks(tmp_path):
     assert load_profile(path) == load_profile(None)
 
 
-def test_cache_never_serves_stale_or_invalid_data(tmp_path, monkeypatch):
+def test_cache_never_serves_stale_or_invalid_data(tmp_path, monkeypatch, new_process):
     monkeypatch.setenv("CONSENTGEN_CACHE_DIR", str(tmp_path / "cache"))
     first = _load(tmp_path, MINIMAL).jurisdiction
     assert first.name == "Example"

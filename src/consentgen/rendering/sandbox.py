@@ -552,12 +552,29 @@ class Loader(FileSystemLoader):
                                         name, sha256):  # fmt: skip
                     template = None
         if template is None:  # compiled from its source: never from a cache on disk
-            code = environment.compile(source, name, filename)
+            code = _compile(environment, source, name, filename, sha256)
             template = environment.template_class.from_code(environment, code, globals, uptodate)
         template.filename = filename  # error messages name the template file, not the module
         template._cg_source = source  # type: ignore[attr-defined]
         template._cg_sha256 = sha256  # type: ignore[attr-defined]
         return template
+
+
+# Code compiled in this process, by template, source and the environment settings that shape
+# it (compiled.profile): in memory only, so a long-lived process (lint's workers, a batch, the
+# API, an editable install's tests) compiles each template once, not once an environment.
+_CODE: dict[tuple[str, str, bytes, str], types.CodeType] = {}
+
+
+def _compile(env: Any, source: str, name: str, filename: str, sha256: bytes) -> types.CodeType:
+    key = (name, filename, sha256, compiled.profile(env))
+    code = _CODE.get(key)
+    if code is None:
+        code = env.compile(source, name, filename)
+        if len(_CODE) >= 256:
+            _CODE.clear()
+        _CODE[key] = code
+    return code
 
 
 _METHOD_TYPES = frozenset((types.MethodType, types.BuiltinMethodType))
