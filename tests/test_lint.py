@@ -271,6 +271,36 @@ def test_the_render_matrix_halves_the_option_cube_without_losing_a_pair():
                 assert len({(o[i], o[j]) for o in options}) == 4
 
 
+def test_the_frame_is_rendered_once_a_setting_yet_meets_every_combination():
+    from consentgen.lint.templates import COMBINATIONS, SETTINGS, combinations_for, frames_for
+
+    assert frames_for(0, 3) == COMBINATIONS  # a few files: every document whole
+    framed = set()
+    for i in range(51):
+        frames = frames_for(i, 51)
+        assert set(frames) <= set(combinations_for(i, 51))
+        assert sorted(c[0] for c in frames) == sorted(SETTINGS)  # once a setting
+        framed |= set(frames)
+    assert framed == set(COMBINATIONS)
+
+
+@pytest.mark.slow  # the whole matrix: seconds
+def test_a_frame_that_fails_in_one_combination_only_is_found(tmp_path):
+    frame = (ROOT / "templates" / "consent.md.j2").read_text(encoding="utf-8")
+    odd = (
+        '{% if doc.setting == "group" and doc.options.payment == "self-pay" and '
+        "doc.options.supervisee and not doc.options.telehealth %}{{ doc.no_such_field }}"
+        "{% endif %}\n"
+    )
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "consent.md.j2").write_text(odd + frame, encoding="utf-8")
+    problems = lint_paths([tmp_path / "templates", ROOT / "jurisdictions"], data_dirs=[tmp_path],
+                          config=Config(today=TODAY))  # fmt: skip
+    broken = [p for p in problems if p.rule_id == "CG302"]
+    assert len(broken) == 1 and broken[0].path.endswith("consent.md.j2"), problems
+    assert "group" in broken[0].message and "no_such_field" in broken[0].message
+
+
 def test_every_finding_names_a_registered_rule():
     # No default id: the checks, the loader and the template runs each name their rule.
     problems = lint_paths([CASES / "fail", CASES / "pass"], config=CONFIG)

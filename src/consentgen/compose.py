@@ -269,7 +269,7 @@ def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> 
             continue
         origin = law.origins.get(name, law.state.code)
         citations += [_client_citation(name, c.cite, c.source_url, origin)
-                      for c in rule.citations if not _COMMENTARY_CITE.search(c.cite)]  # fmt: skip
+                      for c in rule.citations if not is_commentary(c.cite)]  # fmt: skip
     return SectionPlan(sid, title, names, tuple(citations))
 
 
@@ -277,6 +277,11 @@ def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> 
 _COMMENTARY_CITE = re.compile(
     r"\b(analysis|advisory|fact sheet|FAQ|description|summary|department of health)\b", re.I
 )
+
+
+@functools.lru_cache(maxsize=4096)  # asked for each citation of each document of a batch
+def is_commentary(cite: str) -> bool:
+    return _COMMENTARY_CITE.search(cite) is not None
 
 
 def _with_extra(section: SectionPlan, disclosures: tuple, state: str) -> SectionPlan:
@@ -287,7 +292,7 @@ def _with_extra(section: SectionPlan, disclosures: tuple, state: str) -> Section
             citations += [
                 _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state)
                 for c in d.citations
-                if not _COMMENTARY_CITE.search(c.cite)
+                if not is_commentary(c.cite)
             ]  # fmt: skip
     return SectionPlan(section.id, section.title, section.rules, tuple(citations))
 

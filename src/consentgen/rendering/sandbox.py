@@ -581,6 +581,7 @@ _METHOD_TYPES = frozenset((types.MethodType, types.BuiltinMethodType))
 _FORMATS = frozenset(("format", "format_map"))
 # Names of the methods that change a list, dict, set or deque (the sandbox refuses them).
 _MUTATING = frozenset(name for _, names in _mutable_spec for name in names)
+_SAFE_ATTRIBUTES: dict[tuple[type, str], bool] = {}
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
@@ -613,9 +614,17 @@ class Sandbox(ImmutableSandboxedEnvironment):
             raise template_error(exc, filename or name or "template") from None
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        if attr[:1] == "_" or is_internal_attribute(obj, attr):
-            return False
-        return attr not in _MUTATING or not modifies_known_mutable(obj, attr)
+        # The answer depends only on the object's type and the name (Jinja's checks are
+        # isinstance tests), and a template asks it hundreds of times a render.
+        key = (type(obj), attr)
+        safe = _SAFE_ATTRIBUTES.get(key)
+        if safe is None:
+            safe = not (attr[:1] == "_" or is_internal_attribute(obj, attr)) and (
+                attr not in _MUTATING or not modifies_known_mutable(obj, attr)
+            )
+            if len(_SAFE_ATTRIBUTES) < 4096:
+                _SAFE_ATTRIBUTES[key] = safe
+        return safe
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         budget = _BUDGET.get()
