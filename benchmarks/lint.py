@@ -17,6 +17,7 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "CONSENTGEN_CACHE_DIR": cache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: .pyc files
         cmd = [sys.executable, "-m", "consentgen", "lint", "--format", "json"]
         first = time.perf_counter()
         subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=False)

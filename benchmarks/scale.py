@@ -60,6 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {**os.environ, "CONSENTGEN_CACHE_DIR": str(work / "cache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: .pyc files
         for count in args.rows:
             source = work / f"rows{count}.csv"
             source.write_text(rows_csv(count))

@@ -48,6 +48,7 @@ PROFILE = ROOT / "tests" / "fixtures" / "practice.yaml"
 def _time(cmd: list[str], runs: int, cwd: str, cache: str) -> float:
     samples = []
     env = {**os.environ, "CONSENTGEN_CACHE_DIR": cache}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: .pyc files
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(
@@ -60,6 +61,7 @@ def _time(cmd: list[str], runs: int, cwd: str, cache: str) -> float:
 def _instructions(cmd: list[str], cwd: str, cache: str) -> int:
     """Instructions executed, counted by valgrind: repeatable whatever else the machine does."""
     env = {**os.environ, "CONSENTGEN_CACHE_DIR": cache}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: .pyc files
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
         cwd=cwd, env=env, capture_output=True, text=True, check=True,

@@ -215,18 +215,20 @@ def test_two_batches_into_one_folder_at_once(tmp_path):
 def test_a_file_that_appears_meanwhile_is_never_replaced(cli, tmp_path, monkeypatch):
     from consentgen import api, engine
 
-    real = engine.render
     out = tmp_path / "out"
     target = tmp_path / "c.md"
 
-    def racing(document, fmt="md", **kwargs):  # another process writes the same file meanwhile
-        (out / "x1_CA_individual.md").write_text("the other one")
-        target.write_text("the other one")
-        return real(document, fmt, **kwargs)
+    def racing(real):
+        def render(*args, **kwargs):  # another process writes the same file meanwhile
+            (out / "x1_CA_individual.md").write_text("the other one")
+            target.write_text("the other one")
+            return real(*args, **kwargs)
+
+        return render
 
     out.mkdir()
-    monkeypatch.setattr(engine, "render", racing)  # what batches call
-    monkeypatch.setattr(api, "render", racing)  # what `build` calls, through the facade
+    monkeypatch.setattr(engine, "render_with", racing(engine.render_with))  # what batches call
+    monkeypatch.setattr(api, "render", racing(engine.render))  # what `build` calls (the facade)
     source = _csv(tmp_path, "x1,CA,individual,Alex,,,,,,\n")
     result = cli("batch", source, "--out-dir", out, "--as-of", AS_OF, "-j", "1")
     assert result.exit_code == 1

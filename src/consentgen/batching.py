@@ -832,14 +832,14 @@ def _task(pending: Pending) -> Task:
 def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Outcome]:
     count = len(todo)
     tasks = (_task(pending) for pending in _drain(todo))
+    size = max(1, min(64, count // (jobs * 4)))
+    chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
     if jobs == 1 or count < 8:
-        for task in tasks:
-            yield _build_one(task, context)
+        for chunk in chunks:
+            yield from _build_chunk(chunk, context)
         return
     import multiprocessing
 
-    size = max(1, min(64, count // (jobs * 4)))
-    chunks = iter(lambda: list(itertools.islice(tasks, size)), [])
     mp_context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     pool = ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_worker_started,
                                initargs=(os.getpid(),))  # fmt: skip
@@ -900,20 +900,49 @@ def _watch_parent(parent: int) -> None:
 
 
 def _build_chunk(chunk: list[Task], context: _Context) -> list[Outcome]:
-    return [_build_one(task, context) for task in chunk]
+    try:
+        snapshot: _Snapshot | None = _Snapshot(context.data_dirs)
+    except ConsentgenError:  # a data folder gone: each row reports it
+        snapshot = None
+    return [_build_one(task, context, snapshot) for task in chunk]
 
 
-def _build_one(task: Task, context: _Context) -> Outcome:
+class _Snapshot:
+    """The data and template folders as a chunk of rows is built with them, looked up once a
+    chunk instead of once a row: the search path, the template folders' fingerprint and
+    environment, and each jurisdiction file's checksum. A file edited during a batch is taken up
+    by the next chunk; each document's data_version names the files it was built from either way.
+    """
+
+    __slots__ = ("env", "fingerprint", "search", "stamps", "template_dirs")
+
+    def __init__(self, data_dirs: tuple[Path, ...]) -> None:
+        from consentgen.engine import search_path, template_env
+
+        self.search = search_path(data_dirs)
+        self.template_dirs = tuple(self.search.template_dirs())
+        self.fingerprint = files_fingerprint(self.template_dirs)
+        self.env = template_env(self.template_dirs)
+        self.stamps: dict[str, tuple[tuple[str, str], ...] | None] = {}
+
+    def law_stamp(self, state: str) -> tuple[tuple[str, str], ...] | None:
+        if state not in self.stamps:
+            self.stamps[state] = _law_stamp(state, self.search)
+        return self.stamps[state]
+
+
+def _build_one(task: Task, context: _Context, snapshot: _Snapshot | None = None) -> Outcome:
     from consentgen import engine
 
     row, formats, inputs = task
     out = context.out
     entries: list[dict[str, Any]] = []
     try:
+        snapshot = snapshot or _Snapshot(context.data_dirs)
         document = _document(row.request, context.profile, context.data_dirs,
-                             context.practice_sha256)  # fmt: skip
+                             context.practice_sha256, snapshot)  # fmt: skip
         for fmt in formats:
-            content = engine.render(document, fmt, data_dirs=context.data_dirs)
+            content = engine.render_with(document, fmt, snapshot.env)
             data = content.encode("utf-8") if isinstance(content, str) else content
             name = file_name(row.id, document.jurisdiction, row.request.setting, fmt,
                              context.suffix)  # fmt: skip
@@ -1005,33 +1034,33 @@ _CACHE_SIZE = 64
 
 
 def _document(request: Request, profile: PracticeProfile, data_dirs: tuple[Path, ...],
-              practice_sha256: str | None = None) -> Any:  # fmt: skip
+              practice_sha256: str, snapshot: _Snapshot) -> Any:  # fmt: skip
     """Build through one cached law and one section memo per law, profile and templates, each
     keyed on content (the files' checksums and the profile's), as lint's matrix does."""
     from consentgen import compose
-    from consentgen.engine import search_path, template_env
     from consentgen.rendering.markdown import write_document
 
-    search = search_path(data_dirs)
-    law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs)
-    template_dirs = tuple(search.template_dirs())
-    key = (law.state.code, request.as_of, tuple(data_files),
-           practice_sha256 or profile_hash(profile), files_fingerprint(template_dirs))  # fmt: skip
+    law, sources, data_files = resolved_law(request.state, request.as_of, data_dirs, snapshot)
+    key = (law.state.code, request.as_of, tuple(data_files), practice_sha256,
+           snapshot.fingerprint)  # fmt: skip
     memo = _MEMOS.get(key)
     if memo is None:
         if len(_MEMOS) >= _CACHE_SIZE:
             _MEMOS.clear()
         memo = _MEMOS[key] = {}
     plan = compose.plan(dataclasses.replace(request, state=law.state.code), law, profile)
-    return write_document(plan, profile, template_env(template_dirs), data_files, sources, memo)
+    return write_document(plan, profile, snapshot.env, data_files, sources, memo)
 
 
-def resolved_law(state: str, as_of: dt.date, data_dirs: tuple[Path, ...]) -> Any:
-    """engine.prepare_law, kept while the jurisdiction files it read hold the same bytes."""
+def resolved_law(
+    state: str, as_of: dt.date, data_dirs: tuple[Path, ...], snapshot: _Snapshot | None = None
+) -> Any:
+    """engine.prepare_law, kept while the jurisdiction files it read hold the same bytes (as
+    they were when `snapshot` first looked, when given)."""
     from consentgen.engine import prepare_law
 
-    search = SearchPath.make(data_dirs)
-    before = _law_stamp(state, search)
+    search = snapshot.search if snapshot is not None else SearchPath.make(data_dirs)
+    before = snapshot.law_stamp(state) if snapshot is not None else _law_stamp(state, search)
     key = (state, as_of, data_dirs, before)
     if before is not None and key in _LAWS:
         return _LAWS[key]

@@ -93,7 +93,15 @@ def render(
         raise UserError(f"unknown format '{format}'; choose {', '.join(FORMATS)}")
     if format == "json":
         return to_json(document)
-    env = template_env(tuple(search_path(data_dirs).template_dirs()))
+    return render_with(
+        document, format, template_env(tuple(search_path(data_dirs).template_dirs()))
+    )
+
+
+def render_with(document: Document, format: str, env: Any) -> str | bytes:
+    """`render` with a template environment already made (a batch makes one a chunk of rows)."""
+    if format == "json":
+        return to_json(document)
     if format in ("html", "pdf"):
         from consentgen.rendering.html import to_html
 
