@@ -33,7 +33,6 @@ def _heading_ids(state: Any) -> None:
 
 _SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
 _TOKEN = re.compile(r"CGNAME(\d{4})PLACEHOLDER")
-_NEWLINES = re.compile(r"[ \t]*[\r\n\v\f\x85\u2028\u2029]+[ \t]*")
 
 
 def markdown_to_html(markdown: str) -> str:
@@ -61,13 +60,6 @@ def markdown_to_html(markdown: str) -> str:
     return "".join(parts)
 
 
-def _name_html(name: str) -> str:
-    """A name as markdown-it-py renders it in a signature line (after Markdown escaping)."""
-    text = _NEWLINES.sub(" ", name).rstrip(" \t").replace("\x00", "\ufffd")
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))  # fmt: skip
-
-
 def markdown_parser() -> MarkdownIt:
     from markdown_it import MarkdownIt
 
@@ -78,20 +70,25 @@ def markdown_parser() -> MarkdownIt:
 
 def to_html(document: Document, env: SandboxedEnvironment) -> str:
     """The print-ready page. Its body is rendered from a skeleton of the document whose
-    signature names are placeholders, so every part of it can be cached; the names, escaped,
-    take their places afterwards."""
-    from consentgen.rendering.markdown import to_markdown
+    signature names are placeholders, so every part of it can be cached; the names take their
+    places afterwards as text, escaped as the page template escapes every value it is given."""
+    from consentgen.rendering.markdown import one_line, to_markdown
 
     names = [sig.name for sig in document.signatures if sig.name]
     tokens = iter(f"CGNAME{i:04d}PLACEHOLDER" for i in range(len(names)))
     skeleton = dataclasses.replace(document, signatures=tuple(
         dataclasses.replace(sig, name=next(tokens)) if sig.name else sig
         for sig in document.signatures))  # fmt: skip
-    body = markdown_to_html(to_markdown(skeleton, env))
-    if len(_TOKEN.findall(body)) == len(names):
-        body = _TOKEN.sub(lambda m: _name_html(names[int(m.group(1))]), body)  # one pass
+    pieces = _TOKEN.split(markdown_to_html(to_markdown(skeleton, env)))  # html, index, html...
+    if len(pieces) == 2 * len(names) + 1:
+        # The name as the Markdown shows it: on one line, and markdown-it-py drops the blanks
+        # that end a paragraph (a signature line ends with the name).
+        shown = [one_line(name).rstrip(" \t") for name in names]
+        body = Markup("").join(
+            Markup(piece) if i % 2 == 0 else shown[int(piece)] for i, piece in enumerate(pieces)
+        )
     else:  # some other text looks like a placeholder: render the real thing, uncached
-        body = markdown_parser().render(to_markdown(document, env))
+        body = Markup(markdown_parser().render(to_markdown(document, env)))
     return page(env, document, body)
 
 

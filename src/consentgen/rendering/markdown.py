@@ -68,6 +68,11 @@ class Md(str):
     __slots__ = ()
 
 
+def one_line(text: str) -> str:
+    """`text` with each line break, and the blanks around it, made one space."""
+    return _NEWLINES.sub(" ", text)
+
+
 def escape_md(value: Any) -> str:
     if isinstance(value, Md):
         return value
@@ -77,7 +82,7 @@ def escape_md(value: Any) -> str:
         value = "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = _NEWLINES.sub(" ", str(value))  # no newline may start a new Markdown block
+    text = one_line(str(value))  # no newline may start a new Markdown block
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # A value that starts like a list item would change the block structure.
     return _BULLET_START.sub(r"\\\1", _ORDERED_START.sub(r"\1\\\2", text))
