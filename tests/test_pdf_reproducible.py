@@ -45,6 +45,7 @@ def test_pdf_bytes_are_the_same_in_separate_runs(tmp_path, harfbuzz_subset):
     assert digests[0] == digests[1]
 
 
+@pytest.mark.slow  # renders two PDFs, seconds: run in CI (pytest -m slow)
 def test_pdf_output_leaves_the_environment_as_it_was(monkeypatch):
     from consentgen.api import Request, build_document, render
 

@@ -29,6 +29,7 @@ tinyhtml5 = pytest.importorskip("tinyhtml5")  # WeasyPrint's HTML parser (HTML5'
 from weasyprint.formatting_structure import boxes  # noqa: E402
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, when the PyYAML build has it
 
 TWELVE_POINTS = 16.0  # CSS pixels, as WeasyPrint computes font-size: 1pt = 4/3 px
 LONG_URL = "https://harborlight.example/" + "noticeofprivacypractices" * 7 + "2026"
@@ -159,6 +160,7 @@ def test_every_page_ends_with_its_number_and_the_number_of_pages(document):
         assert lines[-1] == f"Page {number} of {len(pages)}", (number, lines[-3:])
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_the_stylesheet_arrives_in_the_page_as_written(printed):
     css = (Path(__file__).parents[1] / "templates" / "print.css").read_text()
     for document in printed.values():
@@ -168,6 +170,7 @@ def test_the_stylesheet_arrives_in_the_page_as_written(printed):
         assert 'content: "Page " counter(page) " of " counter(pages)' in style
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_body_text_is_at_least_12_points(document):
     sizes = {(box.element_tag, box.style["font_size"]) for _, box in _text_boxes(document)}
     assert {"p", "li"} <= {tag for tag, _ in sizes}
@@ -175,6 +178,7 @@ def test_body_text_is_at_least_12_points(document):
     assert not small, f"text under 12 points (tag, points): {sorted(small)}"
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_no_text_runs_past_the_edge_of_the_page(printed):
     outside = []
     for label, document in printed.items():
@@ -187,6 +191,7 @@ def test_no_text_runs_past_the_edge_of_the_page(printed):
     assert not outside, f"text outside the page's margins: {outside[:5]}"
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_a_long_web_address_wraps_onto_the_next_lines(printed):
     document = printed["TX family, long values"]
     text = "\n".join(page.extract_text() for page in document.pdf.pages)
@@ -212,6 +217,7 @@ def _split_boxes_and_lone_headings(printed: Printed) -> list[tuple[str, str, str
     return found
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_no_box_is_split_across_pages_and_headings_stay_with_their_text(printed):
     """In each document; and with the long item about the waiting room moved down (by its top
     margin) until the page would end halfway through it: it starts the next page instead."""
@@ -237,6 +243,7 @@ def test_no_box_is_split_across_pages_and_headings_stay_with_their_text(printed)
     assert len(moved.layout.pages) >= len(document.layout.pages)
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_the_signatures_have_a_numbered_page_of_their_own_before_the_legal_basis(document):
     pages = _pages_of(document)
     blocks = [box.element for _, box in _blocks(document)]
@@ -254,6 +261,7 @@ def test_the_signatures_have_a_numbered_page_of_their_own_before_the_legal_basis
     assert page < total
 
 
+@pytest.mark.slow  # lays out PDFs with WeasyPrint, seconds: run in CI (pytest -m slow)
 def test_a_name_is_never_parted_from_its_signature_line():
     """A family of twelve: the signatures take two pages, and break between two of them."""
     clients = tuple(f"Client Number{i} Doe" for i in range(1, 13))
@@ -318,7 +326,7 @@ def test_print_type_is_at_least_every_notices_minimum():
     wanted = [
         d["type_points"]
         for path in (ROOT / "jurisdictions").glob("*.yaml")
-        for d in (yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+        for d in (yaml.load(path.read_text(encoding="utf-8"), Loader=FAST_LOADER)["rules"]
                   .get("required_disclosures") or [])
         if d.get("type_points")
     ]  # fmt: skip
