@@ -329,3 +329,15 @@ def test_names_that_look_like_placeholders_stay_themselves(tmp_path):
                                      clients=("CGNAME0001PLACEHOLDER", "Sam <b>")),
                              practice=practice)  # fmt: skip
         assert markdown_parser().render(render(doc, "md")) in render(doc, "html")
+
+
+def test_a_profile_sentence_with_leading_blanks_is_text_not_code(tmp_path):
+    import yaml
+
+    profile = yaml.safe_load(PROFILE.read_text())
+    profile["policies"]["records"]["retention_note"] = "    kept in a locked cabinet  "
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    doc = build_document(Request(state="CA", as_of=AS_OF), practice=path)
+    html = render(doc, "html")
+    assert "<p>Kept in a locked cabinet.</p>" in html and "<pre>" not in html

@@ -70,3 +70,32 @@ def test_earlier_forms_are_dated_and_ordered_newest_first(state):
         assert dates == sorted(dates, reverse=True), f"{state} {name}: history not newest first"
         if rule.effective:
             assert rule.effective > dates[0], f"{state} {name}: current form older than history"
+
+
+# What a document may hold (textsafe.not_text): no control character but a tab and a line feed;
+# Markdown's own characters often, as they are what escaping is for.
+printable = st.one_of(
+    st.sampled_from("-+=1.) #*_`\\[]<>|&!~{}\t\n"),
+    st.characters(blacklist_categories=("Cs", "Cc"), whitelist_characters="\t\n"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=printable, max_size=12))
+def test_any_text_a_template_prints_is_shown_as_it_is(text):
+    """A value a template prints (escape_md, with its fast path for plain text) shows in the
+    page as the very text, on one line: never as Markdown, within a line or starting one."""
+    import html
+
+    from consentgen.rendering.html import markdown_parser
+    from consentgen.rendering.markdown import escape_md, one_line
+
+    # A value with four leading blanks, printed at the start of a line, would be a block of
+    # code: the templates print profile text there through `sentence`, which strips it.
+    for before, value in (("Value: ", text), ("", text.lstrip(" \t"))):
+        if not (before + one_line(value)).strip():
+            continue
+        rendered = markdown_parser().render(before + escape_md(value) + "\n")
+        assert rendered.startswith("<p>") and rendered.endswith("</p>\n"), rendered
+        shown = html.unescape(rendered[len("<p>") : -len("</p>\n")])
+        assert shown == (before + one_line(value)).strip()  # markdown-it-py strips a paragraph

@@ -40,10 +40,10 @@ from consentgen import jurisdictions
 from consentgen.errors import ConsentgenError, UserError
 from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
 from consentgen.manifest import (
+    Journal,
     Manifest,
     Written,
     drop_journal,
-    journal,
     journal_entries,
 )
 from consentgen.manifest import read as read_manifest
@@ -904,7 +904,8 @@ def _build_chunk(chunk: list[Task], context: _Context) -> list[Outcome]:
         snapshot: _Snapshot | None = _Snapshot(context.data_dirs)
     except ConsentgenError:  # a data folder gone: each row reports it
         snapshot = None
-    return [_build_one(task, context, snapshot) for task in chunk]
+    with Journal(context.out) as opened:
+        return [_build_one(task, context, snapshot, opened) for task in chunk]
 
 
 class _Snapshot:
@@ -931,7 +932,9 @@ class _Snapshot:
         return self.stamps[state]
 
 
-def _build_one(task: Task, context: _Context, snapshot: _Snapshot | None = None) -> Outcome:
+def _build_one(
+    task: Task, context: _Context, snapshot: _Snapshot | None, opened: Journal
+) -> Outcome:
     from consentgen import engine
 
     row, formats, inputs = task
@@ -963,7 +966,7 @@ def _build_one(task: Task, context: _Context, snapshot: _Snapshot | None = None)
             }  # fmt: skip
             try:
                 write_atomic(target, data, replace=context.replace,
-                             before_commit=lambda entry=entry: journal(out, entry))  # fmt: skip
+                             before_commit=lambda entry=entry: opened.append(entry))  # fmt: skip
             except AlreadyExists:
                 hint = "use --force to replace it" if context.resume else "use --force or --resume"
                 raise UserError(f"{name} already exists; {hint}") from None

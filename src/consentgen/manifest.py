@@ -288,21 +288,35 @@ def documents_of(data: Any) -> Iterator[dict[str, Any]]:
         yield entry
 
 
-def journal(out: Path, entry: dict[str, Any]) -> None:
-    """Append one document's entry to DIR/.manifest.journal, on disk before the document is."""
-    line = (json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    path = out / JOURNAL
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+class Journal:
+    """DIR/.manifest.journal, to append each document's entry to, on disk before the document
+    is: opened once for many entries (a chunk of a batch's rows) and closed on leaving the
+    `with`; each entry is written in one write and fsynced on its own."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / JOURNAL
+        self.fd: int | None = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n"
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         try:
-            os.write(fd, line)  # one write in append mode: lines of two processes never mix
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        raise UserError(f"could not record {entry['file']} in {path}: {exc.strerror or exc}; "
-                        "the document was not written") from None  # fmt: skip
+            if self.fd is None:
+                self.fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
+            os.write(self.fd, line.encode("ascii"))  # append mode: two processes never mix
+            os.fsync(self.fd)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise UserError(f"could not record {entry['file']} in {self.path}: {reason}; the "
+                            "document was not written") from None  # fmt: skip
 
 
 def journal_entries(out: Path) -> Iterator[dict[str, Any]]:

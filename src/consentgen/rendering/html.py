@@ -81,10 +81,10 @@ def to_html(document: Document, env: SandboxedEnvironment) -> str:
         for sig in document.signatures))  # fmt: skip
     pieces = _TOKEN.split(markdown_to_html(to_markdown(skeleton, env)))  # html, index, html...
     if len(pieces) == 2 * len(names) + 1:
-        # The name as the Markdown shows it: on one line; markdown-it-py drops the blanks that
-        # end a paragraph (a signature line ends with the name) and, as CommonMark says, shows
-        # U+0000 as U+FFFD (a Request never holds one; a Document made by hand might).
-        shown = [one_line(name).rstrip(" \t").replace("\x00", "\ufffd") for name in names]
+        # The name as the Markdown shows it: on one line; markdown-it-py strips the white space
+        # that ends a paragraph (a signature line ends with the name) and, as CommonMark says,
+        # shows U+0000 as U+FFFD (a Request never holds one; a Document made by hand might).
+        shown = [one_line(name).rstrip().replace("\x00", "\ufffd") for name in names]
         body = Markup("").join(
             Markup(piece) if i % 2 == 0 else shown[int(piece)] for i, piece in enumerate(pieces)
         )

@@ -60,6 +60,10 @@ _NEWLINES = re.compile(r"[ \t]*[\r\n\v\f\x85\u2028\u2029]+[ \t]*")
 _ORDERED_START = re.compile(r"^(\d+)([.)])(?=\s|$)")
 _BULLET_START = re.compile(r"^([-+=])(?=\s|$)")
 _URL = re.compile(r"https?://[^\s<>\\]+")
+# Text that none of the four escapes above would change: no special character or line break,
+# and a first character that cannot start a list item (most titles and labels).
+_NOTHING_TO_ESCAPE = re.compile(r"[^-+=\d\\`*_\[\]<>|&#!~{}\r\n\v\f\x85\u2028\u2029]"
+                                r"[^\\`*_\[\]<>|&#!~{}\r\n\v\f\x85\u2028\u2029]*")  # fmt: skip
 
 
 class Md(str):
@@ -82,7 +86,10 @@ def escape_md(value: Any) -> str:
         value = "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = one_line(str(value))  # no newline may start a new Markdown block
+    text = str(value)
+    if _NOTHING_TO_ESCAPE.fullmatch(text):
+        return text
+    text = one_line(text)  # no newline may start a new Markdown block
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # A value that starts like a list item would change the block structure.
     return _BULLET_START.sub(r"\\\1", _ORDERED_START.sub(r"\1\\\2", text))
@@ -199,10 +206,12 @@ def _join(items: Iterable[Any], last: str = "and") -> str:
 
 
 def _full_stop(value: Any) -> Any:
-    """A profile's or the data's text ended as a sentence: a full stop added unless it ends
-    with one of . ! ?"""
+    """A profile's or the data's text ended as a sentence: without blanks at either end (four
+    at the start of a line would make it a block of code), a full stop added unless it ends with
+    one of . ! ?"""
     if not isinstance(value, str):
         raise TemplateRuntimeError(f"full_stop takes text, not {type(value).__name__}")
+    value = value.strip()
     return value if value[-1:] in ".!?" else value + "."
 
 
