@@ -360,3 +360,20 @@ def test_without_posix_owners_the_cache_still_works(tmp_path, cache_folder, monk
     doc = build_document(Request(state="CA", as_of=DAY), practice=PROFILE)
     assert render(doc, "html")
     assert _entries(cache_folder)
+
+
+def test_what_a_template_reads_is_taken_from_the_cache_only_when_it_is_plausible():
+    from consentgen.rendering.markdown import _uses_from_plain
+
+    good = [["req", "setting"], ["macros.md.j2"], ["payment", "telehealth"]]
+    assert _uses_from_plain(good) == (
+        ("req", "setting"),
+        ("macros.md.j2",),
+        ("payment", "telehealth"),
+    )
+    assert _uses_from_plain([["req"], [], None]) == (("req",), (), None)
+    for bad in (
+        None, {}, [["req"], []], [["profile"], [], []], [["req"], [1], []],
+        [["req"], [], ["__class__()"]], [["req"], [], "payment"],
+    ):  # fmt: skip
+        assert _uses_from_plain(bad) is None, bad

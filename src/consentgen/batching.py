@@ -587,6 +587,10 @@ def _build_into(
         if formats_left:
             todo.append((row, formats_left, inputs, code, when))
 
+    # The rows of one state and date go together (in their order): a worker then loads the law
+    # and renders the sections of fewer states, each once a process, and the documents are the
+    # same. The manifest and the failures are sorted when the run ends.
+    todo.sort(key=lambda pending: (pending[3], pending[4]))
     total = len(todo)
     context = _Context(out, profile, practice_sha256, data_dirs, name_suffix, force, resume)
     for done, (entries, failure) in enumerate(_build_all(todo, context, jobs), 1):

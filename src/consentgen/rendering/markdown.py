@@ -29,6 +29,7 @@ from jinja2.sandbox import (
     SecurityError,
 )
 
+from consentgen import cache
 from consentgen.compose import Plan
 from consentgen.errors import UserError
 from consentgen.jurisdictions import NAMES
@@ -403,23 +404,60 @@ def _uses(
     """The request-dependent variables a template reads (itself and what it imports), the
     templates it imports, and which fields of `req` it reads (None: it uses `req` whole)."""
     digest = _template_digest(env, name, template)
-    if digest not in _USES:
-        source = getattr(template, "_cg_source", None)
-        if source is None:
-            source = env.loader.get_source(env, name)[0]
-        tree = env.parse(source)
-        found = meta.find_undeclared_variables(tree)
-        imported = tuple(meta.find_referenced_templates(tree))
-        if any(ref is None or ref != "macros.md.j2" for ref in imported):
-            found |= _REQUEST_VARIABLES  # an include we cannot see through: key on everything
+    uses = _USES.get(digest)
+    if uses is None:
+        # Parsing a template to see what it reads costs more than rendering it a few times: a
+        # new process (a batch's or lint's worker) takes the answer from the cache, as data.
+        def produce() -> tuple[Any, Any]:
+            found = _analysed(env, name, template)
+            return found, [list(found[0]), list(found[1]), _frozen_list(found[2])]
+
+        uses = cache.cached("template-reads", digest.hex(), produce, _uses_from_plain, ("jinja2",))
         if len(_USES) > 4096:
             _USES.clear()
-        _USES[digest] = (
-            tuple(sorted(found & _REQUEST_VARIABLES)),
-            tuple(sorted({ref for ref in imported if ref is not None})),
-            _fields_read(tree, "req") if "req" in found else (),
-        )
-    return _USES[digest]
+        _USES[digest] = uses
+    return uses
+
+
+def _analysed(
+    env: Any, name: str, template: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]:
+    source = getattr(template, "_cg_source", None)
+    if source is None:
+        source = env.loader.get_source(env, name)[0]
+    tree = env.parse(source)
+    found = meta.find_undeclared_variables(tree)
+    imported = tuple(meta.find_referenced_templates(tree))
+    if any(ref is None or ref != "macros.md.j2" for ref in imported):
+        found |= _REQUEST_VARIABLES  # an include we cannot see through: key on everything
+    return (
+        tuple(sorted(found & _REQUEST_VARIABLES)),
+        tuple(sorted({ref for ref in imported if ref is not None})),
+        _fields_read(tree, "req") if "req" in found else (),
+    )
+
+
+def _frozen_list(fields: tuple[str, ...] | None) -> list[str] | None:
+    return None if fields is None else list(fields)
+
+
+def _uses_from_plain(
+    plain: Any,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...] | None] | None:
+    """A cached analysis, checked: request variables we know, template names and field names."""
+    if not (isinstance(plain, list) and len(plain) == 3):
+        return None
+    variables, imports, fields = plain
+    names_ok = isinstance(variables, list) and all(
+        isinstance(v, str) and v in _REQUEST_VARIABLES for v in variables
+    )
+    imports_ok = isinstance(imports, list) and all(isinstance(i, str) for i in imports)
+    fields_ok = fields is None or (
+        isinstance(fields, list) and all(isinstance(f, str) and f.isidentifier() for f in fields)
+    )
+    if not (names_ok and imports_ok and fields_ok):
+        return None
+    return tuple(variables), tuple(imports), None if fields is None else tuple(fields)
 
 
 def _fields_read(tree: Any, variable: str) -> tuple[str, ...] | None:
