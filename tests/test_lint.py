@@ -301,6 +301,17 @@ def test_a_frame_that_fails_in_one_combination_only_is_found(tmp_path):
     assert "group" in broken[0].message and "no_such_field" in broken[0].message
 
 
+@pytest.mark.slow  # the whole matrix: seconds
+def test_templates_beside_no_valid_state_file_are_rendered_with_the_built_in_states(tmp_path):
+    data = _templates(tmp_path, "consultation.md.j2", "A.\n{{ law.duty_to_protect.statuss }}\n")
+    (tmp_path / "XX.yaml").write_text("code: XX\n")
+    problems = lint_paths([data / "templates", tmp_path / "XX.yaml"], data_dirs=[data],
+                          config=Config(today=TODAY))  # fmt: skip
+    assert any(p.rule_id == "CG103" and p.path.endswith("XX.yaml") for p in problems)
+    broken = [p for p in problems if p.rule_id == "CG302"]
+    assert broken and "statuss" in broken[0].message
+
+
 def test_every_finding_names_a_registered_rule():
     # No default id: the checks, the loader and the template runs each name their rule.
     problems = lint_paths([CASES / "fail", CASES / "pass"], config=CONFIG)

@@ -174,14 +174,15 @@ def lint_paths(
         except OSError as exc:
             raise UserError(f"{path}: cannot be used ({_os_reason(exc)})") from None
     problems: list[Problem] = []
-    valid_states: list[tuple[Path, str]] = []
-    for path in dict.fromkeys(yaml_files):
-        found, jurisdiction = checks.lint_yaml_file(
-            path, _display(path), today=config.today, max_age=config.max_age, search=search
-        )
-        problems += found
-        if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
-            valid_states.append((path, "lint"))
+    # The render matrix begins first, in worker processes, over the files given (those that do
+    # not load render nothing; the data checks report them), while this process checks the data.
+    candidates = [(path, "lint") for path in dict.fromkeys(yaml_files)
+                  if path.stem != jurisdictions.FEDERAL]  # fmt: skip
+
+    def builtin() -> list[tuple[Path, str]]:
+        return [(path, origin) for path, origin in jurisdictions.available(search).values()]
+
+    matrix = None
     if template_dirs:
         from consentgen.engine import template_env
 
@@ -189,11 +190,22 @@ def lint_paths(
         syntax = templates.check_syntax(list(dict.fromkeys(template_dirs)), env)
         problems += syntax
         if config.render_matrix and not any(p.severity == "error" for p in syntax):
-            states = valid_states or [
-                (path, origin) for path, origin in jurisdictions.available(search).values()
-            ]
-            problems += templates.render_matrix(states, list(data_dirs), config.today,
-                                                config.jobs)  # fmt: skip
+            matrix = templates.start_matrix(candidates or builtin(), list(data_dirs),
+                                            config.today, config.jobs)  # fmt: skip
+    valid_states: list[tuple[Path, str]] = []
+    try:
+        for path in dict.fromkeys(yaml_files):
+            found, jurisdiction = checks.lint_yaml_file(
+                path, _display(path), today=config.today, max_age=config.max_age, search=search
+            )
+            problems += found
+            if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
+                valid_states.append((path, "lint"))
+    finally:
+        rendered = matrix() if matrix is not None else []
+    if candidates and not valid_states and matrix is not None:  # none of them is a state's file
+        rendered = templates.render_matrix(builtin(), list(data_dirs), config.today, config.jobs)
+    problems += rendered
     kept = [p for p in problems if config.wants(p.rule_id)]
     return sorted(set(kept), key=lambda p: (p.path, p.line, p.column, p.rule_id, p.message))
 

@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,18 @@ def render_matrix(
     A template that goes over a limit of its render (too many steps, too long, too large) stops
     the whole matrix: it would go over it for every document, and it is reported once.
     """
+    return start_matrix(jurisdiction_files, data_dirs, as_of, jobs)()
+
+
+def start_matrix(
+    jurisdiction_files: list[tuple[Path, str]],
+    data_dirs: list[Path],
+    as_of: dt.date,
+    jobs: int | None = None,
+) -> Callable[[], list[Problem]]:
+    """render_matrix begun in worker processes, so the caller can check the data files
+    meanwhile; calling what it returns waits for the findings. (With one job, or a few files,
+    the matrix is rendered in this process when the findings are asked for.)"""
     count = len(jurisdiction_files)
     tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of, combinations_for(i, count),
               frozenset(frames_for(i, count)))
@@ -128,12 +141,35 @@ def render_matrix(
 
         context = multiprocessing.get_context("fork")
         stop = context.Event()
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_stop,
-                                 initargs=(stop,)) as pool:  # fmt: skip
-            results = list(pool.map(_render_state, tasks, chunksize=max(1, len(tasks) // 8)))
-    else:
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_stop,
+                                   initargs=(stop,))  # fmt: skip
+        try:
+            chunksize = max(1, len(tasks) // 8)
+            futures = [pool.submit(_render_states, tasks[i : i + chunksize])
+                       for i in range(0, len(tasks), chunksize)]  # fmt: skip
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+        def findings() -> list[Problem]:
+            with pool:
+                return _findings([r for future in futures for r in future.result()])
+
+        return findings
+
+    def in_this_process() -> list[Problem]:
         _share_stop(threading.Event())
-        results = [_render_state(task) for task in tasks]
+        return _findings([_render_state(task) for task in tasks])
+
+    return in_this_process
+
+
+def _render_states(tasks: list[Any]) -> list[Any]:
+    return [_render_state(task) for task in tasks]
+
+
+def _findings(results: list[Any]) -> list[Problem]:
+    """One list of findings from each file's renders: each failure once, the grades summed up."""
     problems: list[Problem] = []
     grades: dict[str, list[tuple[float, str, str]]] = {}
     seen: set[tuple[str, int, str]] = set()
