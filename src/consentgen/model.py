@@ -9,10 +9,53 @@ description in the schema.
 # No `from __future__ import annotations`: real annotation objects let structure.py read the
 # types without evaluating strings, which keeps a cold `consentgen build` fast.
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Literal
+import operator
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
 
 from consentgen.textsafe import made_text, not_text
+
+
+class FrozenValue:
+    """==, hash and repr for the model's classes, as a dataclass would generate them (by the
+    fields, in order; equal only to an instance of the same class), written once here: a
+    dataclass generates each with exec() for every class, a third of a build's start-up."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        values = _fields_of(self.__class__)[0]
+        return bool(values(self) == values(other))
+
+    def __hash__(self) -> int:
+        return hash(_fields_of(self.__class__)[0](self))
+
+    def __repr__(self) -> str:
+        names = _fields_of(self.__class__)[1]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+_FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
+
+
+def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
+    """A function giving an instance's field values as a tuple, and the fields' names."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        if len(names) < 2:  # attrgetter of one name gives the value, not a tuple
+            values = lambda obj: tuple(getattr(obj, name) for name in names)  # noqa: E731
+        else:
+            values = operator.attrgetter(*names)
+        known = _FIELDS[cls] = (values, names)
+    return known
+
+
+# A frozen, keyword-only dataclass whose ==, hash and repr are FrozenValue's.
+frozen_value = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
 
 Status = Literal["mandatory", "permissive", "none", "unknown"]
 Profession = Literal["psychologist", "counselor", "social-worker", "mft"]
@@ -65,8 +108,8 @@ def phrase(text: str) -> dict[str, object]:
 # --- Jurisdiction files ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Citation:
+@frozen_value
+class Citation(FrozenValue):
     cite: str = field(metadata=doc("The statute, regulation or case, in the usual citation form."))
     source_url: str = field(metadata=doc("The public page the fact was read in."))
     read: Literal["primary", "secondary"] = field(
@@ -81,8 +124,8 @@ class Citation:
     note: str | None = field(default=None, metadata=doc("What this citation supports."))
 
 
-@dataclass(frozen=True, kw_only=True)
-class Rule:
+@frozen_value
+class Rule(FrozenValue):
     """Fields every rule has. `history` holds earlier forms of the same rule, newest first."""
 
     summary: str = field(
@@ -124,7 +167,7 @@ class Rule:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class ReportingRule(Rule):
     status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
     reporters: str | None = field(default=None, metadata=doc("Who must report."))
@@ -141,7 +184,7 @@ class ReportingRule(Rule):
     deadline: str | None = field(default=None, metadata=doc("How fast, in plain words."))
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class ElderReportingRule(ReportingRule):
     protected_persons: str | None = field(
         default=None,
@@ -150,7 +193,7 @@ class ElderReportingRule(ReportingRule):
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class DutyToProtectRule(Rule):
     status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
     trigger: str | None = field(
@@ -168,12 +211,12 @@ class DutyToProtectRule(Rule):
     immunity: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class StatusRule(Rule):
     status: Status = field(metadata=client("mandatory, permissive, none or unknown."))  # type: ignore[misc]
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class MinorsRule(Rule):
     outpatient_consent_age: int | None = field(
         metadata=client(
@@ -204,8 +247,8 @@ class MinorsRule(Rule):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class ProfessionRetention:
+@frozen_value
+class ProfessionRetention(FrozenValue):
     profession: Profession = field(metadata=client("The profession this period is for."))
     retention: str = field(
         metadata=phrase("How long, as a phrase the client reads after 'I keep records for': "
@@ -213,7 +256,7 @@ class ProfessionRetention:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class RecordsRule(Rule):
     retention_years_adult: int | None = field(
         metadata=client("Years records are kept after the last session.", minimum=0, maximum=100)
@@ -229,7 +272,7 @@ class RecordsRule(Rule):
     destruction: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class PrivilegeRule(Rule):
     covers: tuple[Profession, ...] = field(
         default=(),
@@ -244,8 +287,8 @@ class PrivilegeRule(Rule):
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class AssociateTitle:
+@frozen_value
+class AssociateTitle(FrozenValue):
     """The state's own title for a registered or provisional clinician who is not yet fully
     licensed in one profession (an associate, intern or candidate)."""
 
@@ -269,7 +312,7 @@ class AssociateTitle:
     notes: str | None = field(default=None, metadata=doc("Maintainers' notes; never rendered."))
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class SupervisionRule(Rule):
     required_items: tuple[str, ...] = ()
     titles: tuple[AssociateTitle, ...] = field(
@@ -279,7 +322,7 @@ class SupervisionRule(Rule):
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class TelehealthRule(Rule):
     consent_required: bool | None = field(
         default=None,
@@ -289,7 +332,7 @@ class TelehealthRule(Rule):
     requirements: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class GoodFaithEstimateRule(Rule):
     dispute_threshold: int | None = field(
         default=None,
@@ -306,7 +349,7 @@ class GoodFaithEstimateRule(Rule):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class InsuranceRule(Rule):
     self_pay_restriction: bool = field(
         default=False,
@@ -314,7 +357,7 @@ class InsuranceRule(Rule):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class SubstanceUseRule(Rule):
     """42 CFR Part 2: what a Part 2 program's client is told of its records' protection."""
 
@@ -335,7 +378,7 @@ class SubstanceUseRule(Rule):
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
+@frozen_value
 class CrisisLineRule(Rule):
     line: str = field(metadata=client("The line's name: '988 Suicide & Crisis Lifeline'."))
     call: str = field(metadata=client("The number to call, as it is written: '988'."))
@@ -345,8 +388,8 @@ class CrisisLineRule(Rule):
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class LicensingBoard:
+@frozen_value
+class LicensingBoard(FrozenValue):
     profession: Profession = field(metadata=client("The profession the board licenses."))
     name: str = field(metadata=client("The board's name."))
     url: str | None = field(
@@ -380,8 +423,8 @@ ConsentElement = Literal[
 ]  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class EthicsRequirement:
+@frozen_value
+class EthicsRequirement(FrozenValue):
     element: ConsentElement = field(metadata=doc("What the client must be told."))
     cite: str = field(metadata=doc("The code's standard that asks for it, e.g. 'ACA A.2.b'."))
     settings: tuple[Setting, ...] = field(
@@ -393,8 +436,8 @@ class EthicsRequirement:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class EthicsCode:
+@frozen_value
+class EthicsCode(FrozenValue):
     """A profession's code of ethics, as far as it sets what informed consent tells a client.
     Each document follows the code of the clinician's profession."""
 
@@ -407,8 +450,8 @@ class EthicsCode:
     notes: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class RequiredDisclosure:
+@frozen_value
+class RequiredDisclosure(FrozenValue):
     """Something a state's law asks a clinician to tell clients. One with a `notice` or a
     `verbatim` is given in the client's copy; one without is a requirement the document must
     meet, listed on the review sheet for the clinician to check."""
@@ -468,8 +511,8 @@ class RequiredDisclosure:
     notes: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Rules:
+@frozen_value
+class Rules(FrozenValue):
     # State law
     child_abuse_reporting: ReportingRule | None = None
     elder_abuse_reporting: ElderReportingRule | None = None
@@ -546,8 +589,8 @@ RULE_NAMES: tuple[str, ...] = tuple(
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class PendingBill:
+@frozen_value
+class PendingBill(FrozenValue):
     """A bill that would change a rule in this file, tracked until it passes or dies."""
 
     bill: str = field(metadata=doc("The bill and its session, e.g. 'HB 172 (136th GA, 2025-26)'."))
@@ -566,8 +609,8 @@ class PendingBill:
     source_url: str = field(metadata=doc("Where the status or the text was read."))
 
 
-@dataclass(frozen=True, kw_only=True)
-class Jurisdiction:
+@frozen_value
+class Jurisdiction(FrozenValue):
     code: str = field(metadata={"pattern": "^[A-Z]{2}$", **doc("Two-letter code = file name.")})
     name: str
     last_reviewed: dt.date = field(metadata=doc("When a person last checked this file."))
@@ -583,16 +626,16 @@ class Jurisdiction:
 # --- The practice profile ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Owner:
+@frozen_value
+class Owner(FrozenValue):
     name: str = field(metadata=doc("The owner's name."))
     license: str | None = field(
         default=None, metadata=doc("The owner's license type and number, e.g. 'LMFT 12345'.")
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Practice:
+@frozen_value
+class Practice(FrozenValue):
     name: str | None = field(default=None, metadata=doc("The practice's name, as clients know it."))
     address: str | None = field(default=None, metadata=doc("The office's street address."))
     phone: str | None = field(default=None, metadata=doc("The phone number clients call."))
@@ -657,8 +700,8 @@ class Practice:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class License:
+@frozen_value
+class License(FrozenValue):
     type: str | None = field(default=None, metadata=doc("The license's letters, e.g. LMFT."))
     number: str | None = field(
         default=None, metadata=doc("The license number, as the board prints it.")
@@ -677,8 +720,8 @@ class License:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class Certification:
+@frozen_value
+class Certification(FrozenValue):
     name: str = field(metadata=doc("The certification: 'National Certified Counselor'."))
     issuer: str | None = field(default=None, metadata=doc("Who grants it: 'NBCC'."))
     number: str | None = field(default=None, metadata=doc("Its number, if any."))
@@ -687,8 +730,8 @@ class Certification:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Degree:
+@frozen_value
+class Degree(FrozenValue):
     degree: str = field(metadata=doc("The degree: 'MA', 'PhD', 'MSW'."))
     discipline: str | None = field(
         default=None, metadata=doc("Its field: 'Marriage and Family Therapy'.")
@@ -699,8 +742,8 @@ class Degree:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Clinician:
+@frozen_value
+class Clinician(FrozenValue):
     name: str | None = field(default=None, metadata=doc("Your name, as it appears on the form."))
     credentials: str | None = field(default=None, metadata=doc("Degree and credentials."))
     profession: Profession | None = field(
@@ -746,8 +789,8 @@ class Clinician:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class Service:
+@frozen_value
+class Service(FrozenValue):
     code: str = field(
         metadata={"pattern": r"^[0-9A-Z]{4,5}$",
                   **doc("The billing code (CPT or HCPCS), e.g. 90837.")},
@@ -759,8 +802,8 @@ class Service:
     fee: float = field(metadata={"minimum": 0, **doc("Your fee for it, in dollars.")})
 
 
-@dataclass(frozen=True, kw_only=True)
-class Fees:
+@frozen_value
+class Fees(FrozenValue):
     session: float | None = field(
         default=None, metadata={"minimum": 0, **doc("The fee for one session, in dollars.")}
     )
@@ -825,8 +868,8 @@ class Fees:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class Supervisor:
+@frozen_value
+class Supervisor(FrozenValue):
     name: str | None = field(
         default=None, metadata=doc("Your supervisor's name (build with --supervisee).")
     )
@@ -836,8 +879,8 @@ class Supervisor:
     license: License | None = field(default=None, metadata=doc("Your supervisor's license."))
 
 
-@dataclass(frozen=True, kw_only=True)
-class Communication:
+@frozen_value
+class Communication(FrozenValue):
     email: bool | None = field(
         default=None, metadata=doc("Whether you email clients (scheduling, brief messages).")
     )
@@ -857,8 +900,8 @@ class Communication:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class RecordsPolicy:
+@frozen_value
+class RecordsPolicy(FrozenValue):
     storage: str | None = field(
         default=None,
         metadata=doc("Where and how records are kept, as a whole sentence: 'I keep records in "
@@ -876,8 +919,8 @@ class RecordsPolicy:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class TelehealthPolicy:
+@frozen_value
+class TelehealthPolicy(FrozenValue):
     platform: str | None = field(
         default=None,
         metadata=doc("The video service, by name or as a short description, printed as 'I use "
@@ -885,8 +928,8 @@ class TelehealthPolicy:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class Policies:
+@frozen_value
+class Policies(FrozenValue):
     couples_secrets: SecretsPolicy | None = field(
         default=None,
         metadata=doc("What you do with what one partner or family member tells you alone: "
@@ -908,8 +951,8 @@ class Policies:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class Office:
+@frozen_value
+class Office(FrozenValue):
     staff_trained: bool | None = field(
         default=None,
         metadata=doc("true: office staff are trained in privacy; false: you have no office staff."),
@@ -930,8 +973,8 @@ class Office:
     )  # fmt: skip
 
 
-@dataclass(frozen=True, kw_only=True)
-class Review:
+@frozen_value
+class Review(FrozenValue):
     rule: str = field(
         metadata={
             "pattern": r"^[A-Z]{2}\.[a-z][a-z0-9_]*(\.[a-z0-9_-]+)?$",
@@ -946,8 +989,8 @@ class Review:
     by: str | None = field(default=None, metadata=doc("Who checked it."))
 
 
-@dataclass(frozen=True, kw_only=True)
-class PracticeProfile:
+@frozen_value
+class PracticeProfile(FrozenValue):
     practice: Practice = field(default_factory=Practice)
     clinician: Clinician = field(default_factory=Clinician)
     fees: Fees = field(default_factory=Fees)
@@ -1004,37 +1047,37 @@ class Request:
         }
 
 
-@dataclass(frozen=True, kw_only=True)
-class DocCitation:
+@frozen_value
+class DocCitation(FrozenValue):
     rule: str
     cite: str
     source_url: str = field(metadata=doc("An official source's address, or empty."))
 
 
-@dataclass(frozen=True, kw_only=True)
-class Section:
+@frozen_value
+class Section(FrozenValue):
     id: str
     title: str
     paragraphs: tuple[str, ...]
     citations: tuple[DocCitation, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class Signature:
+@frozen_value
+class Signature(FrozenValue):
     role: str
     name: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Source:
+@frozen_value
+class Source(FrozenValue):
     code: str
     name: str
     last_reviewed: dt.date
     origin: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Document:
+@frozen_value
+class Document(FrozenValue):
     jurisdiction: str
     jurisdiction_name: str
     setting: str
@@ -1059,8 +1102,8 @@ class Document:
 # --- The good faith estimate (45 CFR 149.610), its own document ----------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class EstimateItem:
+@frozen_value
+class EstimateItem(FrozenValue):
     code: str
     description: str
     minutes: int | None
@@ -1069,8 +1112,8 @@ class EstimateItem:
     total: float
 
 
-@dataclass(frozen=True, kw_only=True)
-class GoodFaithEstimate:
+@frozen_value
+class GoodFaithEstimate(FrozenValue):
     """A self-pay client's good faith estimate of expected charges: the provider, the client,
     the expected services with codes and charges over up to 12 months, and the date issued."""
 
