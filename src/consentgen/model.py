@@ -1,9 +1,9 @@
 """The data model: jurisdiction files, the practice profile, a build request and the Document.
 
-Frozen dataclasses and nothing else: every other module builds on these, and this one imports
-nothing of ours. `structure.py` derives the JSON Schema and the YAML validation from these
-classes, so a field is declared exactly once: here. A field's ``doc`` metadata becomes its
-description in the schema.
+Frozen dataclasses (their ==, hash and repr from FrozenValue) and nothing else: every other
+module builds on these, and this one imports nothing of ours but textsafe. `structure.py`
+derives the JSON Schema and the YAML validation from these classes, so a field is declared
+exactly once: here. A field's ``doc`` metadata becomes its description in the schema.
 """
 
 # No `from __future__ import annotations`: real annotation objects let structure.py read the
@@ -19,7 +19,8 @@ from consentgen.textsafe import made_text, not_text
 class FrozenValue:
     """==, hash and repr for the model's classes, as a dataclass would generate them (by the
     fields, in order; equal only to an instance of the same class), written once here: a
-    dataclass generates each with exec() for every class, a third of a build's start-up."""
+    dataclass compiles each with exec() for every class, which made importing this module the
+    largest part of a cold build."""
 
     __slots__ = ()
 
