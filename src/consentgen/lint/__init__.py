@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from consentgen.errors import Problem, UserError
-from consentgen.lint.rules import BY_ID, BY_NAME, RULES, LintRule
+from consentgen.lint.rule import LintRule
+from consentgen.lint.rules import BY_ID, BY_NAME, RULES
 from consentgen.textsafe import github_data, github_property, visible
 
 __all__ = ["RULES", "Config", "LintRule", "exit_code", "lint_paths", "load_config", "report"]

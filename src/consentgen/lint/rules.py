@@ -6,27 +6,13 @@ never changes meaning; a retired rule's id is never reused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from consentgen.lint import law
+from consentgen.lint.rule import LintRule
 
-
-@dataclass(frozen=True)
-class LintRule:
-    id: str
-    name: str
-    severity: str  # error | warning | info
-    summary: str
-    example: str  # a failing example, as a maintainer would write it
-    passing: str  # the same put right: what passes
-
-    def documentation(self) -> str:
-        """The rule's entry in docs/lint-rules.md."""
-        fence = "```"
-        return (f"### {self.id} {self.name} ({self.severity})\n\n{self.summary[0].upper()}"
-                f"{self.summary[1:]}.\n\nFails:\n\n{fence}\n{self.example}\n{fence}\n\n"
-                f"Passes:\n\n{fence}\n{self.passing}\n{fence}\n")  # fmt: skip
-
-
-RULES: tuple[LintRule, ...] = (
+# The rules whose checks are not in lint/law.py: the loader's (yamlio.py and structure.py
+# report them as they read a file), the templates' (lint/templates.py) and the profile's
+# (lint/checks.py). Each law rule is defined beside its check, in lint/law.py.
+_DECLARED: tuple[LintRule, ...] = (
     LintRule('CG001', 'yaml-syntax', 'error',
              'the file is not valid YAML',
              'name: [unclosed',
@@ -68,70 +54,6 @@ RULES: tuple[LintRule, ...] = (
              "a jurisdiction's code differs from its file name",
              '(CA.yaml containing code: NV)',
              passing='(CA.yaml containing code: CA)'),
-    LintRule('CG201', 'citation-source', 'error',
-             "a citation's source_url is not a web address (http or https)",
-             'source_url: Westlaw',
-             passing='source_url: https://leginfo.legislature.ca.gov/...'),
-    LintRule('CG202', 'unverified', 'warning',
-             'a rule is not verified against its primary source; the document flags it',
-             'verified: false',
-             passing="verified: true  # the statute's own text was read"),
-    LintRule('CG203', 'stale-review', 'warning',
-             'last_reviewed is older than --max-age days (default 365)',
-             'last_reviewed: 2020-01-01',
-             passing='last_reviewed: 2026-11-01'),
-    LintRule('CG204', 'effective-order', 'error',
-             'earlier forms must be dated, newest first, and older than the current form',
-             'effective: 2010-01-01\nhistory: [{effective: 2015-01-01, ...}]',
-             passing='effective: 2015-01-01\nhistory: [{effective: 2010-01-01, ...}]'),
-    LintRule('CG205', 'future-effective', 'info',
-             'a form takes effect after today: a staged change (an earlier form in the future '
-             'is an error)',
-             'effective: 2030-01-01',
-             passing='effective: 2024-07-01'),
-    LintRule('CG206', 'status-contradiction', 'warning',
-             "a rule's status does not fit its own facts",
-             'status: none\ndischarge: [warn the victim]',
-             passing='status: mandatory\ndischarge: [warn the victim]'),
-    LintRule('CG207', 'undated-current-form', 'warning',
-             'a rule has earlier forms but its current form has no effective date, so --as-of '
-             'cannot tell when it started',
-             'history: [...]  # and no effective on the rule',
-             passing='effective: 2013-01-01\nhistory: [...]'),
-    LintRule('CG208', 'missing-rule', 'warning',
-             'a state file lacks a rule every state should have',
-             '(a state file without duty_to_protect)',
-             passing='(a state file with every rule, status unknown where not yet researched)'),
-    LintRule('CG209', 'client-wording', 'error',
-             "a field the client's copy reads names the clinician in the third person, speaks "
-             "as 'I', holds a research caveat, a web address or a citation",
-             'trigger: the client tells the therapist of a threat  # unconfirmed',
-             passing='trigger: a client tells of a serious threat of violence against '
-                     'someone who can be identified'),
-    LintRule('CG210', 'notice-board-contact', 'warning',
-             "a notice gives the licensing board's contact or address, and a board it names "
-             'lacks the phone or the mailing address',
-             'includes: [board_address]  # and the board has no address',
-             passing='includes: [board_address]  # and the board has its address'),
-    LintRule('CG211', 'duplicate-id', 'error',
-             'two required disclosures in one file share an id (a review names it, so it must '
-             'be unique)',
-             '- id: intake_notice ...\n- id: intake_notice ...',
-             passing='- id: intake_notice ...\n- id: telehealth_notice ...'),
-    LintRule('CG212', 'variant-professions', 'warning',
-             "a profession variant's citation names professions the variant is not for",
-             "variants: [{applies_to: [mft], citations: [{cite: 'Psychologists Act § 5'}]}]",
-             passing="variants: [{applies_to: [mft], citations: [{cite: 'Marriage and Family "
-                     "Therapists Act § 5'}]}]"),
-    LintRule('CG213', 'verified-without-primary', 'error',
-             'a rule is verified but none of its citations was read in primary text',
-             'verified: true\ncitations: [{cite: ..., source_url: ..., read: secondary}]',
-             passing='verified: true\ncitations: [{cite: ..., source_url: ..., read: primary}]'),
-    LintRule('CG214', 'pending-bill', 'warning',
-             'a tracked bill was last checked over 120 days ago, or is no longer pending (an '
-             'entry naming a rule the file lacks is an error)',
-             'pending_bills: [{bill: HB 1, status: enacted, ...}]',
-             passing='pending_bills: [{bill: HB 1, status: pending, checked: 2026-11-27, ...}]'),
     LintRule('CG301', 'template-syntax', 'error',
              'a template is not valid Jinja2',
              '{% if x %}no endif',
@@ -165,6 +87,7 @@ RULES: tuple[LintRule, ...] = (
              passing='clinician: {license: {state: CA, expires: 2027-06-30}}'),
 )  # fmt: skip
 
+RULES: tuple[LintRule, ...] = tuple(sorted((*_DECLARED, *law.RULES), key=lambda rule: rule.id))
 BY_ID: dict[str, LintRule] = {rule.id: rule for rule in RULES}
 BY_NAME: dict[str, LintRule] = {rule.name: rule for rule in RULES}
 
