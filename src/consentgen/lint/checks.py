@@ -10,6 +10,7 @@ from typing import Any, get_args
 from consentgen import structure, yamlio
 from consentgen.errors import InvalidFileError, Problem
 from consentgen.lint import law
+from consentgen.lint.rule import LintRule
 from consentgen.model import (
     Jurisdiction,
     PracticeProfile,
@@ -17,6 +18,19 @@ from consentgen.model import (
 )
 from consentgen.resources import SearchPath
 from consentgen.yamlio import KeyPath, Marked
+
+# The practice profile's rules, which lint_profile reports (rules.py gathers every rule).
+RULES: tuple[LintRule, ...] = (
+    LintRule('CG501', 'office-privacy', 'info',
+             'the practice profile leaves an office-privacy safeguard unstated or off',
+             'office: {staff_trained: false}',
+             passing='office: {staff_trained: true}'),
+    LintRule('CG502', 'required-profile-value', 'warning',
+             'the practice profile lacks a value that a notice prescribed by the license '
+             "state's law, or the profession's ethics code, needs in the client's copy",
+             "clinician: {license: {state: CA}}  # no expires: California's notice needs it",
+             passing='clinician: {license: {state: CA, expires: 2027-06-30}}'),
+)  # fmt: skip
 
 PROFESSIONS: tuple[str, ...] = get_args(Profession)
 _URL = re.compile(r"https?://\S+")

@@ -6,13 +6,13 @@ never changes meaning; a retired rule's id is never reused.
 
 from __future__ import annotations
 
-from consentgen.lint import law
+from consentgen.lint import checks, law, templates
 from consentgen.lint.rule import LintRule
 
-# The rules whose checks are not in lint/law.py: the loader's (yamlio.py and structure.py
-# report them as they read a file), the templates' (lint/templates.py) and the profile's
-# (lint/checks.py). Each law rule is defined beside its check, in lint/law.py.
-_DECLARED: tuple[LintRule, ...] = (
+# The loader's rules: yamlio.py and structure.py report them as they read a file. Every other
+# rule is defined beside its check: the law's in lint/law.py, the templates' in
+# lint/templates.py, the practice profile's in lint/checks.py.
+_LOADER: tuple[LintRule, ...] = (
     LintRule('CG001', 'yaml-syntax', 'error',
              'the file is not valid YAML',
              'name: [unclosed',
@@ -54,40 +54,11 @@ _DECLARED: tuple[LintRule, ...] = (
              "a jurisdiction's code differs from its file name",
              '(CA.yaml containing code: NV)',
              passing='(CA.yaml containing code: CA)'),
-    LintRule('CG301', 'template-syntax', 'error',
-             'a template is not valid Jinja2',
-             '{% if x %}no endif',
-             passing='{% if x %}text{% endif %}'),
-    LintRule('CG302', 'template-render', 'error',
-             'a template fails to render for some jurisdiction and options (e.g. a variable '
-             'the model does not have)',
-             '{{ law.duty_to_protect.statuss }}',
-             passing='{{ law.duty_to_protect.status }}'),
-    LintRule('CG303', 'render-output', 'error',
-             'a rendered document has an unrendered {{, a None, or an empty section',
-             "{{ '{{' }}",
-             passing='(a section that renders whole sentences)'),
-    LintRule('CG304', 'consent-element', 'error',
-             "a rendered document no longer tells the client something a profession's ethics "
-             'code asks a consent to say (consentgen.standards.ELEMENTS names the section)',
-             "(a practice's about_therapy.md.j2 without the alternatives to therapy)",
-             passing='(about_therapy.md.j2 that names the alternatives to therapy)'),
-    LintRule('CG401', 'reading-grade', 'warning',
-             'a section of a client document reads above US grade 10 (Flesch-Kincaid)',
-             '(long sentences, long words)',
-             passing='(short sentences, common words)'),
-    LintRule('CG501', 'office-privacy', 'info',
-             'the practice profile leaves an office-privacy safeguard unstated or off',
-             'office: {staff_trained: false}',
-             passing='office: {staff_trained: true}'),
-    LintRule('CG502', 'required-profile-value', 'warning',
-             'the practice profile lacks a value that a notice prescribed by the license '
-             "state's law, or the profession's ethics code, needs in the client's copy",
-             "clinician: {license: {state: CA}}  # no expires: California's notice needs it",
-             passing='clinician: {license: {state: CA, expires: 2027-06-30}}'),
 )  # fmt: skip
 
-RULES: tuple[LintRule, ...] = tuple(sorted((*_DECLARED, *law.RULES), key=lambda rule: rule.id))
+RULES: tuple[LintRule, ...] = tuple(
+    sorted((*_LOADER, *law.RULES, *templates.RULES, *checks.RULES), key=lambda rule: rule.id)
+)
 BY_ID: dict[str, LintRule] = {rule.id: rule for rule in RULES}
 BY_NAME: dict[str, LintRule] = {rule.name: rule for rule in RULES}
 

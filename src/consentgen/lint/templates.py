@@ -18,6 +18,33 @@ from jinja2 import TemplateSyntaxError
 
 from consentgen.errors import ConsentgenError, Problem
 from consentgen.lint.readability import grade, plain
+from consentgen.lint.rule import LintRule
+
+# The rules this module's checks report (rules.py gathers every rule).
+RULES: tuple[LintRule, ...] = (
+    LintRule('CG301', 'template-syntax', 'error',
+             'a template is not valid Jinja2',
+             '{% if x %}no endif',
+             passing='{% if x %}text{% endif %}'),
+    LintRule('CG302', 'template-render', 'error',
+             'a template fails to render for some jurisdiction and options (e.g. a variable '
+             'the model does not have)',
+             '{{ law.duty_to_protect.statuss }}',
+             passing='{{ law.duty_to_protect.status }}'),
+    LintRule('CG303', 'render-output', 'error',
+             'a rendered document has an unrendered {{, a None, or an empty section',
+             "{{ '{{' }}",
+             passing='(a section that renders whole sentences)'),
+    LintRule('CG304', 'consent-element', 'error',
+             "a rendered document no longer tells the client something a profession's ethics "
+             'code asks a consent to say (consentgen.standards.ELEMENTS names the section)',
+             "(a practice's about_therapy.md.j2 without the alternatives to therapy)",
+             passing='(about_therapy.md.j2 that names the alternatives to therapy)'),
+    LintRule('CG401', 'reading-grade', 'warning',
+             'a section of a client document reads above US grade 10 (Flesch-Kincaid)',
+             '(long sentences, long words)',
+             passing='(short sentences, common words)'),
+)  # fmt: skip
 
 SETTINGS = ("individual", "couples", "family", "group", "minor")
 COMBINATIONS = tuple(
