@@ -95,8 +95,11 @@ def is_official_source(url: str, jurisdiction: str) -> bool:
     return government and own
 
 
+@functools.lru_cache(maxsize=8192)
 def _client_citation(rule: str, cite: str, url: str, origin: str) -> DocCitation:
-    """A citation as the client's copy holds it: the link only where it is official."""
+    """A citation as the client's copy holds it: the link only where it is official. One
+    object for the same citation, so that comparing two plans' sections (a batch's section memo)
+    finds them the same object, without comparing them field by field."""
     official = url if is_official_source(url, origin) else ""
     return DocCitation(rule=rule, cite=cite, source_url=official)
 

@@ -27,11 +27,11 @@ class FrozenValue:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        values = _fields_of(self.__class__)[0]
+        values = (_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0]
         return bool(values(self) == values(other))
 
-    def __hash__(self) -> int:
-        return hash(_fields_of(self.__class__)[0](self))
+    def __hash__(self) -> int:  # memo keys hash many of these: no call more than needed
+        return hash((_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0](self))
 
     def __repr__(self) -> str:
         names = _fields_of(self.__class__)[1]
