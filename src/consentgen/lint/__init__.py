@@ -191,8 +191,8 @@ def lint_paths(
         syntax = templates.check_syntax(list(dict.fromkeys(template_dirs)), env)
         problems += syntax
         if config.render_matrix and not any(p.severity == "error" for p in syntax):
-            matrix = templates.start_matrix(candidates or builtin(), list(data_dirs),
-                                            config.today, config.jobs)  # fmt: skip
+            matrix = templates.Matrix(candidates or builtin(), list(data_dirs), config.today,
+                                      config.jobs)  # fmt: skip
     valid_states: list[tuple[Path, str]] = []
     try:
         for path in dict.fromkeys(yaml_files):
@@ -202,8 +202,11 @@ def lint_paths(
             problems += found
             if jurisdiction is not None and jurisdiction.code != jurisdictions.FEDERAL:
                 valid_states.append((path, "lint"))
-    finally:
-        rendered = matrix() if matrix is not None else []
+    except BaseException:
+        if matrix is not None:
+            matrix.cancel()
+        raise
+    rendered = matrix.findings() if matrix is not None else []
     if candidates and not valid_states and matrix is not None:  # none of them is a state's file
         rendered = templates.render_matrix(builtin(), list(data_dirs), config.today, config.jobs)
     problems += rendered

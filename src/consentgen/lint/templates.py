@@ -9,7 +9,6 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -146,49 +145,53 @@ def render_matrix(
     A template that goes over a limit of its render (too many steps, too long, too large) stops
     the whole matrix: it would go over it for every document, and it is reported once.
     """
-    return start_matrix(jurisdiction_files, data_dirs, as_of, jobs)()
+    return Matrix(jurisdiction_files, data_dirs, as_of, jobs).findings()
 
 
-def start_matrix(
-    jurisdiction_files: list[tuple[Path, str]],
-    data_dirs: list[Path],
-    as_of: dt.date,
-    jobs: int | None = None,
-) -> Callable[[], list[Problem]]:
+class Matrix:
     """render_matrix begun in worker processes, so the caller can check the data files
-    meanwhile; calling what it returns waits for the findings. (With one job, or a few files,
-    the matrix is rendered in this process when the findings are asked for.)"""
-    count = len(jurisdiction_files)
-    tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of, combinations_for(i, count),
-              frozenset(frames_for(i, count)))
-             for i, (path, origin) in enumerate(jurisdiction_files)]  # fmt: skip
-    jobs = jobs or os.cpu_count() or 1
-    if jobs > 1 and len(tasks) > 4 and sys.platform != "win32":
-        import multiprocessing
+    meanwhile: `findings()` waits for them, `cancel()` drops them (the caller failed). With one
+    job, or a few files, the matrix is rendered in this process when its findings are asked for.
+    """
 
-        context = multiprocessing.get_context("fork")
-        stop = context.Event()
-        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_stop,
-                                   initargs=(stop,))  # fmt: skip
-        try:
-            chunksize = max(1, len(tasks) // 8)
-            futures = [pool.submit(_render_states, tasks[i : i + chunksize])
-                       for i in range(0, len(tasks), chunksize)]  # fmt: skip
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    def __init__(
+        self,
+        jurisdiction_files: list[tuple[Path, str]],
+        data_dirs: list[Path],
+        as_of: dt.date,
+        jobs: int | None = None,
+    ) -> None:
+        count = len(jurisdiction_files)
+        self.tasks = [(str(path), origin, [str(d) for d in data_dirs], as_of,
+                       combinations_for(i, count), frozenset(frames_for(i, count)))
+                      for i, (path, origin) in enumerate(jurisdiction_files)]  # fmt: skip
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: list[Any] = []
+        jobs = jobs or os.cpu_count() or 1
+        if jobs > 1 and len(self.tasks) > 4 and sys.platform != "win32":
+            import multiprocessing
 
-        def findings() -> list[Problem]:
-            with pool:
-                return _findings([r for future in futures for r in future.result()])
+            context = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_share_stop,
+                                            initargs=(context.Event(),))  # fmt: skip
+            size = max(1, len(self.tasks) // 8)
+            try:
+                self.futures = [self.pool.submit(_render_states, self.tasks[i : i + size])
+                                for i in range(0, len(self.tasks), size)]  # fmt: skip
+            except BaseException:
+                self.cancel()
+                raise
 
-        return findings
+    def findings(self) -> list[Problem]:
+        if self.pool is None:
+            _share_stop(threading.Event())
+            return _findings([_render_state(task) for task in self.tasks])
+        with self.pool:
+            return _findings([result for future in self.futures for result in future.result()])
 
-    def in_this_process() -> list[Problem]:
-        _share_stop(threading.Event())
-        return _findings([_render_state(task) for task in tasks])
-
-    return in_this_process
+    def cancel(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _render_states(tasks: list[Any]) -> list[Any]:
