@@ -480,16 +480,20 @@ def run(
             manifest.write(out)
             drop_journal(out)
         key = _folder_key(out)
+        pool = _workers(jobs, data_dirs) if jobs > 1 and len(rows) >= 8 else None
         try:
             _build_into(out, _drain(rows), profile, formats, jobs, force, resume, data_dirs,
                         default_as_of, progress, only_ids, name_suffix, as_of_over_rows,
-                        manifest, key, result)  # fmt: skip
+                        manifest, key, result, pool)  # fmt: skip
         except BaseException:  # interrupted: record what was written, as far as it goes
             with contextlib.suppress(Exception):
                 _fold_journal(out, manifest)
                 manifest.write(out)
                 drop_journal(out)
             raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         _fold_journal(out, manifest)
         manifest.write(out)
         drop_journal(out)
@@ -556,6 +560,7 @@ def _build_into(
     force: bool, resume: bool, data_dirs: tuple[Path, ...], default_as_of: dt.date | None,
     progress: Callable[[int, int], None] | None, only_ids: set[str] | None, name_suffix: str,
     as_of_over_rows: bool, manifest: Manifest, key: bytes, result: Result,
+    pool: ProcessPoolExecutor | None = None,
 ) -> None:  # fmt: skip
     as_of = default_as_of or dt.date.today()
     search = SearchPath.make(data_dirs)
@@ -593,7 +598,7 @@ def _build_into(
     todo.sort(key=lambda pending: (pending[3], pending[4]))
     total = len(todo)
     context = _Context(out, profile, practice_sha256, data_dirs, name_suffix, force, resume)
-    for done, (entries, failure) in enumerate(_build_all(todo, context, jobs), 1):
+    for done, (entries, failure) in enumerate(_build_all(todo, context, jobs, pool), 1):
         result.written.extend(entries)  # into the manifest too (result.written shares it)
         if failure is not None:
             result.failed.append(failure)
@@ -833,7 +838,9 @@ def _task(pending: Pending) -> Task:
     return dataclasses.replace(row, request=request), list(formats), inputs
 
 
-def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Outcome]:
+def _build_all(
+    todo: list[Pending], context: _Context, jobs: int, pool: ProcessPoolExecutor | None = None
+) -> Iterator[Outcome]:
     count = len(todo)
     tasks = (_task(pending) for pending in _drain(todo))
     size = max(1, min(64, count // (jobs * 4)))
@@ -842,11 +849,7 @@ def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Ou
         for chunk in chunks:
             yield from _build_chunk(chunk, context)
         return
-    import multiprocessing
-
-    mp_context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_worker_started,
-                               initargs=(os.getpid(),))  # fmt: skip
+    pool = pool or _workers(jobs, context.data_dirs)
     try:
         # A few chunks in flight per worker; each result is let go once it is taken, so that
         # memory stays flat however many rows there are.
@@ -871,8 +874,21 @@ def _build_all(todo: list[Pending], context: _Context, jobs: int) -> Iterator[Ou
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _worker_started(parent: int) -> None:
-    """A worker ends with its parent, even when the parent is killed (kill -9).
+def _workers(jobs: int, data_dirs: tuple[Path, ...]) -> ProcessPoolExecutor:
+    """The batch's worker processes, started before the rows are planned, so that each readies
+    its template environment and templates while this process plans, not after."""
+    import multiprocessing
+
+    mp_context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    pool = ProcessPoolExecutor(jobs, mp_context=mp_context, initializer=_worker_started,
+                               initargs=(os.getpid(), data_dirs))  # fmt: skip
+    pool.submit(int)  # starts the workers (with fork, all of them at the first task)
+    return pool
+
+
+def _worker_started(parent: int, data_dirs: tuple[Path, ...] = ()) -> None:
+    """A worker ends with its parent, even when the parent is killed (kill -9); then it readies
+    the templates its rows will need.
 
     On Linux the kernel sends the worker SIGKILL when the parent dies (PR_SET_PDEATHSIG);
     elsewhere a thread checks every half second whether the parent is still there.
@@ -893,6 +909,11 @@ def _worker_started(parent: int) -> None:
         import threading
 
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    with contextlib.suppress(Exception):  # a row reports any problem of its own
+        env = _Snapshot(data_dirs).env
+        for name in env.list_templates():
+            if name == "consent.md.j2" or name.startswith("sections/"):
+                env.get_template(name)
 
 
 def _watch_parent(parent: int) -> None:
