@@ -276,7 +276,7 @@ def write_document(
     # copy may state, never a rule's summary, notes, sources or verification state.
     context: dict[str, Any] = {
         "state": ClientFacts(code=law.state.code, name=law.state.name),
-        "law": {name: client_view(rule) for name, rule in law.rules.items()},
+        "law": _law_view(law, memo),
         "as_of": law.as_of,
         # Sections never see clients' names (only the signature blocks do), so a section's text,
         # its checksum in a manifest and its cached HTML hold no client data, even with a
@@ -369,6 +369,19 @@ def write_document(
         office_record=plan.office_record,
         missing=tuple(fill._missing),
     )
+
+
+def _law_view(law: Any, memo: dict[Any, Any] | None) -> dict[str, Any]:
+    """The law's rules as the client's copy sees them; with a memo (many documents from one
+    law), made once a law. The entry holds the law itself, so its id is never another's."""
+    key = ("law view", id(law))
+    held = memo.get(key) if memo is not None else None
+    if held is not None and held[0] is law:
+        return held[1]
+    view = {name: client_view(rule) for name, rule in law.rules.items()}
+    if memo is not None:
+        memo[key] = (law, view)
+    return view
 
 
 def data_version(
