@@ -62,9 +62,9 @@ _ORDERED_START = re.compile(r"^(\d+)([.)])(?=\s|$)")
 _BULLET_START = re.compile(r"^([-+=])(?=\s|$)")
 _URL = re.compile(r"https?://[^\s<>\\]+")
 # Text that none of the four escapes above would change: no special character or line break,
-# and a first character that cannot start a list item (most titles and labels).
-_NOTHING_TO_ESCAPE = re.compile(r"[^-+=\d\\`*_\[\]<>|&#!~{}\r\n\v\f\x85\u2028\u2029]"
-                                r"[^\\`*_\[\]<>|&#!~{}\r\n\v\f\x85\u2028\u2029]*")  # fmt: skip
+# and no start that could begin a list item (most titles, labels, dates and numbers).
+_NOTHING_TO_ESCAPE = re.compile(r"(?![-+=])(?!\d+[.)])"
+                                r"[^\\`*_\[\]<>|&#!~{}\r\n\v\f\x85\u2028\u2029]+")  # fmt: skip
 
 
 class Md(str):
