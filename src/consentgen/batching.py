@@ -804,6 +804,8 @@ def _fold_journal(out: Path, manifest: Manifest) -> bool:
     """
     folded = False
     for entry in journal_entries(out):
+        if manifest.checksums(entry["file"]) == (entry["sha256"], entry.get("inputs_hmac")):
+            continue  # this run's worker handed it back: no need to read the file again
         target = out / entry["file"]
         if target.is_symlink() or not target.is_file() or not _intact(target, entry["sha256"]):
             continue
@@ -814,7 +816,7 @@ def _fold_journal(out: Path, manifest: Manifest) -> bool:
 
 # --- In parallel ------------------------------------------------------------------------------
 
-Task = tuple[Row, list[str], str]  # the row, its formats, the checksum of its inputs
+Task = tuple[Row, tuple[str, ...], str]  # the row, its formats, the checksum of its inputs
 # A row to build: the row as read, its formats, the checksum of its inputs, its state's code and
 # its date (the request a worker gets is made from these when its chunk is sent).
 Pending = tuple[Row, tuple[str, ...], str, str, dt.date]
@@ -835,7 +837,7 @@ class _Context:
 def _task(pending: Pending) -> Task:
     row, formats, inputs, code, when = pending
     request = dataclasses.replace(row.request, state=code, as_of=when)
-    return dataclasses.replace(row, request=request), list(formats), inputs
+    return dataclasses.replace(row, request=request), formats, inputs
 
 
 def _build_all(

@@ -5,17 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from consentgen import structure, yamlio
 from consentgen.errors import InvalidFileError, Problem
 from consentgen.lint import law
 from consentgen.lint.rule import LintRule
-from consentgen.model import (
-    Jurisdiction,
-    PracticeProfile,
-    Profession,
-)
+from consentgen.model import Jurisdiction, PracticeProfile
 from consentgen.resources import SearchPath
 from consentgen.yamlio import KeyPath, Marked
 
@@ -31,9 +27,6 @@ RULES: tuple[LintRule, ...] = (
              "clinician: {license: {state: CA}}  # no expires: California's notice needs it",
              passing='clinician: {license: {state: CA, expires: 2027-06-30}}'),
 )  # fmt: skip
-
-PROFESSIONS: tuple[str, ...] = get_args(Profession)
-_URL = re.compile(r"https?://\S+")
 
 
 def _load(path: Path, display: str) -> tuple[Marked | None, list[Problem]]:

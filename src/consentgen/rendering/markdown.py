@@ -2,7 +2,7 @@
 
 Every value that comes from data (a profile, a client's name, a jurisdiction fact) is escaped
 for Markdown on output, so none of it can add formatting, links or HTML, and none of it is ever
-rendered as a template. Templates run in the sandbox of render/sandbox.py, because a practice can
+rendered as a template. Templates run in the sandbox of rendering/sandbox.py, because a practice can
 supply its own through --data-dir; the helpers they get here look up plain data only (`fill`
 walks practice-profile field names, nothing else).
 """

@@ -15,7 +15,7 @@ from consentgen.rendering.markdown import make_env
 
 def environments(templates: str) -> dict[str, Any]:
     """The environments built-in templates are rendered in: the Markdown one (make_env) and the
-    HTML page's overlay (render/html.py). A change to either that is not mirrored here makes the
+    HTML page's overlay (rendering/html.py). A change to either that is not mirrored here makes the
     profiles differ and those templates compile from source (tests/test_wheel.py notices)."""
     env = make_env([templates])
     return {"md": env, "html": env.overlay(autoescape=True, finalize=None)}

@@ -10,7 +10,7 @@ dicts, which the law and the request are made of):
 - the filters accept only the kinds of value they are for;
 - a template that fails, for whatever reason, is one UserError naming its file and line;
 - nothing compiled is cached on disk: templates are compiled from their source every run, except
-  the built-in ones a wheel ships compiled (render/compiled.py: installed package code, used only
+  the built-in ones a wheel ships compiled (rendering/compiled.py: installed package code, used only
   for the very source, Jinja2 and consentgen it was generated from).
 """
 
@@ -496,7 +496,7 @@ class Loader(FileSystemLoader):
     """Template files: read whole, at most `Limits.file_bytes`, UTF-8; a file that cannot be read
     is one line. Each template keeps the checksum of the source it was compiled from. A built-in
     template (`builtin`: the installed templates folder, last in the search) may come compiled
-    with the wheel (render/compiled.py), when it was compiled from this very source."""
+    with the wheel (rendering/compiled.py), when it was compiled from this very source."""
 
     def __init__(self, searchpath: str, builtin: bool = False) -> None:
         super().__init__(searchpath)
