@@ -1,6 +1,6 @@
 """The data model: jurisdiction files, the practice profile, a build request and the Document.
 
-Frozen dataclasses (their ==, hash and repr from FrozenValue) and nothing else: every other
+Frozen dataclasses (their __init__, ==, hash and repr from FrozenValue) and nothing else: every other
 module builds on these, and this one imports nothing of ours but textsafe. `structure.py`
 derives the JSON Schema and the YAML validation from these classes, so a field is declared
 exactly once: here. A field's ``doc`` metadata becomes its description in the schema.
@@ -10,19 +10,38 @@ exactly once: here. A field's ``doc`` metadata becomes its description in the sc
 # types without evaluating strings, which keeps a cold `consentgen build` fast.
 import datetime as dt
 import operator
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
+from typing import Any, Literal, dataclass_transform
 
 from consentgen.textsafe import made_text, not_text
 
 
 class FrozenValue:
-    """==, hash and repr for the model's classes, as a dataclass would generate them (by the
-    fields, in order; equal only to an instance of the same class), written once here: a
-    dataclass compiles each with exec() for every class, which made importing this module the
-    largest part of a cold build."""
+    """What a frozen, keyword-only dataclass would generate for the model's classes, written once
+    here: `__init__`, ==, hash, repr, and refusing to be changed. A dataclass compiles each of
+    these with exec() for every class, which made importing this module the largest part of a
+    cold `consentgen build`. Declare a class with `@frozen_value`."""
 
     __slots__ = ()
+
+    def __init__(self, **values: Any) -> None:
+        names, defaults, factories, post_init = _INIT[self.__class__]
+        state = self.__dict__
+        state.update(defaults)
+        state.update(values)
+        for name, factory in factories:
+            if name not in values:
+                state[name] = factory()
+        if state.keys() != names:  # a name that is no field, or a field without a value
+            _refuse(self.__class__, values)
+        if post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -40,6 +59,26 @@ class FrozenValue:
 
 
 _FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
+# For each class: its fields' names, their defaults, their default factories, and whether it has
+# a __post_init__.
+_INIT: dict[type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool]] = {}
+
+
+def _refuse(cls: type, values: dict[str, Any]) -> None:
+    """The TypeError a dataclass's __init__ raises for a name that is no field, or for fields
+    left without a value."""
+    names, defaults, factories, _ = _INIT[cls]
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
+                        f"{unknown[0]!r}")  # fmt: skip
+    given = {*values, *defaults, *(name for name, _ in factories)}
+    missing = [repr(name) for name in _fields_of(cls)[1] if name not in given]
+    listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + (
+        "," if len(missing) > 2 else "") + f" and {missing[-1]}"  # fmt: skip
+    plural = "s" if len(missing) > 1 else ""
+    raise TypeError(f"{cls.__qualname__}.__init__() missing {len(missing)} required keyword-only "
+                    f"argument{plural}: {listed}")  # fmt: skip
 
 
 def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
@@ -55,8 +94,26 @@ def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
     return known
 
 
-# A frozen, keyword-only dataclass whose ==, hash and repr are FrozenValue's.
-frozen_value = dataclass(frozen=True, kw_only=True, eq=False, repr=False)
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def frozen_value(cls: type) -> type:
+    """A dataclass (fields(), replace(), asdict() all work) whose generated methods are
+    FrozenValue's: keyword-only and frozen. The class must subclass FrozenValue."""
+    if cls.__doc__ is None:  # the dataclass would read the signature to write one: not needed
+        cls.__doc__ = f"{cls.__name__}(...)"
+    if not issubclass(cls, FrozenValue):
+        raise TypeError(f"{cls.__name__}: a frozen_value subclasses FrozenValue")
+    dataclass(init=False, eq=False, repr=False, kw_only=True)(cls)
+    declared = fields(cls)  # type: ignore[arg-type]
+    if not all(f.init for f in declared):
+        raise TypeError(f"{cls.__name__}: every field of a frozen_value is set by __init__")
+    _INIT[cls] = (
+        frozenset(f.name for f in declared),
+        {f.name: f.default for f in declared if f.default is not MISSING},
+        tuple((f.name, f.default_factory) for f in declared if f.default_factory is not MISSING),
+        hasattr(cls, "__post_init__"),
+    )
+    return cls
+
 
 Status = Literal["mandatory", "permissive", "none", "unknown"]
 Profession = Literal["psychologist", "counselor", "social-worker", "mft"]

@@ -1,0 +1,97 @@
+"""The model's values behave as the frozen, keyword-only dataclasses they declare themselves to
+be: FrozenValue writes their __init__, ==, hash and repr once instead of a dataclass generating
+them for each class."""
+
+import dataclasses
+import pickle
+
+import pytest
+
+from consentgen.model import (
+    Citation,
+    FrozenValue,
+    Practice,
+    PracticeProfile,
+    Rule,
+    StatusRule,
+    frozen_value,
+)
+
+CITE = {"cite": "Cal. Penal Code § 11166", "source_url": "https://example.org/11166"}
+
+
+def test_a_value_takes_its_fields_by_keyword_and_fills_in_the_defaults() -> None:
+    citation = Citation(**CITE, read="primary")
+    assert (citation.cite, citation.read, citation.note) == (CITE["cite"], "primary", None)
+    assert [f.name for f in dataclasses.fields(Citation)] == ["cite", "source_url", "read", "note"]
+    with pytest.raises(TypeError, match="positional"):
+        Citation("Cal. Penal Code § 11166", "https://example.org", "primary")  # type: ignore[misc]
+
+
+def test_a_missing_or_unknown_field_is_refused_by_name() -> None:
+    # The words Python's own dataclasses use.
+    with pytest.raises(TypeError, match=r"missing 2 required keyword-only arguments: "
+                       r"'source_url' and 'read'$"):  # fmt: skip
+        Citation(cite="x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"missing 1 required keyword-only argument: 'read'$"):
+        Citation(cite="x", source_url="y")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"missing 3 required keyword-only arguments: "
+                       r"'summary', 'citations', and 'verified'$"):  # fmt: skip
+        Rule()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'page'"):
+        Citation(**CITE, read="primary", page=3)  # type: ignore[call-arg]
+    # An unknown name and a missing one together are not mistaken for a full set.
+    with pytest.raises(TypeError, match="unexpected keyword argument 'page'"):
+        Citation(cite="x", source_url="y", page=3)  # type: ignore[call-arg]
+
+
+def test_a_value_cannot_be_changed() -> None:
+    citation = Citation(**CITE, read="primary")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        citation.cite = "changed"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del citation.note
+    assert citation.cite == CITE["cite"]
+
+
+def test_equal_values_are_equal_and_hash_alike_and_other_classes_never_are() -> None:
+    first = Citation(**CITE, read="primary")
+    assert first == Citation(**CITE, read="primary")
+    assert hash(first) == hash(Citation(**CITE, read="primary"))
+    assert first != Citation(**CITE, read="secondary")
+    rule = Rule(summary="s", citations=(first,), verified=True)
+    assert rule != StatusRule(summary="s", citations=(first,), verified=True, status="none")
+    assert repr(first) == (f"Citation(cite={CITE['cite']!r}, source_url={CITE['source_url']!r}, "
+                           "read='primary', note=None)")  # fmt: skip
+
+
+def test_replace_asdict_and_pickle_keep_the_value() -> None:
+    profile = PracticeProfile(practice=Practice(name="Harbor Counseling"))
+    assert dataclasses.replace(profile, reviewed=()) == profile
+    assert dataclasses.asdict(profile)["practice"]["name"] == "Harbor Counseling"
+    assert pickle.loads(pickle.dumps(profile)) == profile
+    # A default factory makes each value its own: two profiles never share a Practice by mistake.
+    assert PracticeProfile().practice is not PracticeProfile().practice
+
+
+def test_a_frozen_value_runs_its_post_init_and_refuses_what_it_cannot_build() -> None:
+    @frozen_value
+    class Checked(FrozenValue):
+        low: int
+        high: int = 10
+
+        def __post_init__(self) -> None:
+            if self.low > self.high:
+                raise ValueError("low above high")
+
+    assert Checked(low=1).high == 10
+    with pytest.raises(ValueError, match="low above high"):
+        Checked(low=11)
+
+    with pytest.raises(TypeError, match="subclasses FrozenValue"):
+        frozen_value(type("Plain", (), {"__annotations__": {"x": int}}))
+    with pytest.raises(TypeError, match="set by __init__"):
+
+        @frozen_value
+        class Derived(FrozenValue):
+            x: int = dataclasses.field(init=False, default=0)
