@@ -1,3 +1,3 @@
-from consentgen.cli import main
+from consentgen.launch import main
 
 main()

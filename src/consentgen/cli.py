@@ -8,13 +8,11 @@ Exit codes: 0 success, 1 findings or failed rows, 2 bad usage or bad input.
 import contextlib
 import datetime as dt
 import enum
-import functools
-import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn, ParamSpec, get_args
+from typing import Annotated, get_args
 
 import typer
 import typer.core
@@ -26,10 +24,20 @@ from typer._click import exceptions as click_exc
 from typer._click import types as click_types
 from typer._types import TyperChoice
 
-from consentgen.errors import ConsentgenError, UserError
+from consentgen import commands
+from consentgen.commands import (
+    FORMATS,
+    check_guardians,
+    check_output,
+    fail,
+    handle_errors,
+    output_format,
+    parse_date,
+    to_stderr,
+)
 from consentgen.files import write_atomic
 from consentgen.model import Payment, Profession, Setting
-from consentgen.textsafe import csv_cell, has_control, json_text, visible
+from consentgen.textsafe import csv_cell, json_text, visible
 from consentgen.version import __version__
 
 
@@ -68,7 +76,7 @@ class _Group(typer.core.TyperGroup):
         except click_exc.NoArgsIsHelpError:
             raise
         except click_exc.UsageError as exc:
-            _fail(_usage_message(exc))
+            fail(_usage_message(exc))
 
     def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
         with _in_context(ctx):
@@ -80,7 +88,7 @@ class _Group(typer.core.TyperGroup):
         except click_exc.NoArgsIsHelpError:
             raise
         except click_exc.UsageError as exc:
-            _fail(_usage_message(exc))
+            fail(_usage_message(exc))
 
 
 class _Typer(typer.Typer):
@@ -185,34 +193,21 @@ app = _Typer(
 )
 
 
-def _choices(name: str, literal: object) -> type[enum.StrEnum]:
-    """A Typer choice type from one of the model's Literal types: the model stays the one list."""
-    return enum.StrEnum(name, {value.replace("-", "_"): value for value in get_args(literal)})
+def _choices(name: str, values: tuple[str, ...]) -> type[enum.StrEnum]:
+    """A Typer choice type from one of the model's lists: the model stays the one list."""
+    return enum.StrEnum(name, {value.replace("-", "_"): value for value in values})
 
 
-SettingChoice = _choices("SettingChoice", Setting)
-PaymentChoice = _choices("PaymentChoice", Payment)
-ProfessionChoice = _choices("ProfessionChoice", Profession)
-FormatChoice = _choices("FormatChoice", Literal["md", "html", "txt", "json", "pdf", "docx"])
+SettingChoice = _choices("SettingChoice", get_args(Setting))
+PaymentChoice = _choices("PaymentChoice", get_args(Payment))
+ProfessionChoice = _choices("ProfessionChoice", get_args(Profession))
+FormatChoice = _choices("FormatChoice", FORMATS)
 
 
 class ListFormat(enum.StrEnum):
     table = "table"
     json = "json"
 
-
-P = ParamSpec("P")
-
-EXTENSIONS = {
-    ".md": "md",
-    ".markdown": "md",
-    ".html": "html",
-    ".htm": "html",
-    ".txt": "txt",
-    ".json": "json",
-    ".pdf": "pdf",
-    ".docx": "docx",
-}
 
 TodayOption = Annotated[
     str | None,
@@ -264,84 +259,6 @@ ProfessionOption = Annotated[
 ]
 
 
-def _stderr(message: str, style: str | None = None) -> None:
-    """One message, on one line: control characters from input (file names, values, codes) are
-    shown as `\x1b`, `\n`..., never sent to the terminal."""
-    message = visible(message)
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            message, style=style, markup=False, emoji=False
-        )
-    else:
-        print(message, file=sys.stderr)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    _stderr(f"error: {message}", "bold red")
-    raise typer.Exit(code)
-
-
-def _parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _fail(f"{option} '{text}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
-
-
-def _check_guardians(guardian: list[str] | None, setting: Any) -> None:
-    from consentgen.model import GUARDIAN_SETTINGS
-
-    if guardian and setting.value not in GUARDIAN_SETTINGS:
-        _fail("--guardian is only for --setting minor, family or group")
-
-
-def _handle_errors(func: Callable[P, None]) -> Callable[P, None]:
-    """Turn the library's errors into one line on stderr and exit code 2, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        import warnings
-
-        from consentgen.cache import CacheWarning
-
-        def show(message, category, *rest, **options):  # type: ignore[no-untyped-def]
-            if issubclass(category, CacheWarning):
-                _stderr(f"warning: {message}", "yellow")
-            else:
-                shown(message, category, *rest, **options)
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("always", CacheWarning)  # the library says it once
-                shown, warnings.showwarning = warnings.showwarning, show
-                func(*args, **kwargs)
-        except UserError as exc:
-            _fail(exc.message, exc.exit_code)
-        except ConsentgenError as exc:
-            _fail(str(exc))
-        except BrokenPipeError:
-            raise  # the reader went away (`| head`): Click exits quietly with code 1
-        except OSError as exc:  # a path the system refuses (too long, a loop...): still one line
-            _fail(_os_error(exc))
-
-    return wrapper
-
-
-def _os_error(exc: OSError, path: object = None) -> str:
-    import errno
-
-    where = path if path is not None else exc.filename
-    reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENAMETOOLONG:
-        reason = "the path is too long for the system (a name over 255 bytes, or the whole over "
-        reason += "4096)"
-    return f"{where}: {reason}" if where is not None else reason
-
-
 def _version(value: bool) -> None:
     if value:
         print(f"consentgen {__version__}")
@@ -360,41 +277,7 @@ def _root(
     """consentgen: informed-consent documents with the limits of confidentiality, by state."""
 
 
-def _output_format(output: Path | None, fmt: FormatChoice | None) -> str:
-    if output is None:
-        return fmt.value if fmt else "md"
-    inferred = EXTENSIONS.get(output.suffix.lower())
-    if fmt is None:
-        if inferred is None:
-            _fail(
-                f"cannot tell the format from '{output.name}'; use an extension "
-                f"({', '.join(sorted(set(EXTENSIONS)))}) or --format"
-            )
-        return inferred
-    return fmt.value
-
-
-def _check_output(output: Path, force: bool) -> None:
-    control = has_control(str(output))
-    if control:
-        _fail(f"the path {output} has a control character ({visible(control)}) in it; choose a "
-              "name without one")  # fmt: skip
-    parent = output.parent if str(output.parent) else Path(".")
-    try:
-        if not parent.is_dir():
-            _fail(f"folder {parent} does not exist; create it first or choose another -o path")
-        if output.is_dir():
-            _fail(f"{output} is a folder; give a file name with -o")
-        if output.exists() and not force:
-            _fail(f"{output} already exists; use --force to replace it")
-    except OSError as exc:
-        _fail(_os_error(exc, output))
-    if not os.access(parent, os.W_OK):
-        _fail(f"cannot write to folder {parent} (permission denied)")
-
-
 @app.command(short_help="Build one consent document (a client, couple, family or group).")
-@_handle_errors
 def build(
     state: Annotated[
         str,
@@ -460,93 +343,16 @@ def build(
     data_dir: DataDirOption = None,
 ) -> None:
     """Build the consent document for one client (or couple, family, group member, minor)."""
-    from consentgen import api
-    from consentgen.model import Request
-
-    out_format = _output_format(output, fmt)
-    if output is not None:
-        _check_output(output, force)
-    elif out_format in ("pdf", "docx"):
-        _fail(f"{out_format.upper()} is a binary format; write it to a file with -o FILE")
-    _check_guardians(guardian, setting)
-    for option, names in (("--client", client or ()), ("--guardian", guardian or ())):
-        for number, name in enumerate(names, 1):
-            problem = Request.name_problem(name)
-            if problem:  # the same rule as a batch's rows; the name itself is never shown
-                _fail(f"{option} {number} holds {problem}; remove it")
-    request = Request(
-        state=state,
-        setting=setting.value,
-        payment=payment.value,
-        supervisee=supervisee,
-        telehealth=telehealth,
-        profession=profession.value if profession else None,
-        clients=tuple(client or ()),
-        guardians=tuple(guardian or ()),
-        as_of=_parse_date(as_of),
-    )
-    document = api.build_document(request, practice=practice, data_dirs=data_dir or ())
-    from consentgen import guidance
-
-    notices = guidance.check_document(document, practice, data_dirs=data_dir or ())
-    for notice in notices:
-        if strict and notice.error_when_strict:
-            _fail(f"{notice.message} (--strict)")
-    sheet = api.review_sheet(request, practice=practice, data_dirs=data_dir or ())
-    to_check = _to_check_line(sheet, request, practice, data_dir)
-    if strict and to_check:
-        _fail(f"{to_check} (--strict)", code=1)
-    text = api.render(document, out_format, data_dirs=data_dir or ())
-    if output is None:
-        sys.stdout.write(str(text))
-    else:
-        from consentgen.files import remove_stale_temporary_files
-
-        remove_stale_temporary_files(output.parent if str(output.parent) else Path("."))
-        # Without --force, a file that another process wrote meanwhile is never replaced.
-        write_atomic(output, text, replace=force)
-    if document.missing:
-        shown = ", ".join(document.missing[:8]) + (" …" if len(document.missing) > 8 else "")
-        _stderr(
-            f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
-            f"to fill in: {shown}",
-            "yellow",
-        )
-    if to_check:
-        _stderr(f"warning: {to_check}", "yellow")
-    for notice in notices:
-        _stderr(f"warning: {notice.message}", "yellow")
-    if output is not None:
-        _stderr(f"wrote {output} ({out_format})", "green")
-
-
-def _to_check_line(sheet: Any, request: Any, practice: Path | None,
-                   data_dir: list[Path] | None) -> str | None:  # fmt: skip
-    """The one line about statements of law neither verified nor reviewed, with the command
-    that lists them (no client names), or None."""
-    pending = len(sheet.pending)
-    if not pending:
-        return None
-    words = ["consentgen", "review", "--state", request.state, "--setting", request.setting]
-    if request.payment != "insurance":
-        words += ["--payment", request.payment]
-    words += ["--supervisee"] * request.supervisee + ["--telehealth"] * request.telehealth
-    if request.profession:
-        words += ["--profession", request.profession]
-    if request.as_of:
-        words += ["--as-of", request.as_of.isoformat()]
-    if practice is not None:
-        words += ["--practice", str(practice)]
-    for folder in data_dir or ():
-        words += ["--data-dir", str(folder)]
-    import shlex
-
-    return (f"{pending} statement(s) of law in this document are neither verified in "
-            f"consentgen's data nor reviewed by you; to see them: {shlex.join(words)}")  # fmt: skip
+    commands.build(
+        state=state, setting=setting.value, payment=payment.value, supervisee=supervisee,
+        telehealth=telehealth, profession=profession.value if profession else None,
+        client=client, guardian=guardian, practice=practice, fmt=fmt.value if fmt else None,
+        output=output, force=force, strict=strict, as_of=as_of, data_dir=data_dir,
+    )  # fmt: skip
 
 
 @app.command(short_help="The clinician's review sheet: each statement of law, to check.")
-@_handle_errors
+@handle_errors
 def review(
     state: Annotated[
         str,
@@ -616,16 +422,16 @@ def review(
     from consentgen import api
     from consentgen.model import Request
 
-    out_format = _output_format(output, fmt)
+    out_format = output_format(output, fmt.value if fmt else None)
     if out_format not in api.REVIEW_FORMATS:
-        _fail(f"a review sheet is md, html or json, not {out_format}")
+        fail(f"a review sheet is md, html or json, not {out_format}")
     if output is not None:
-        _check_output(output, force)
-    _check_guardians(guardian, setting)
+        check_output(output, force)
+    check_guardians(guardian, setting.value)
     request = Request(
         state=state, setting=setting.value, payment=payment.value, supervisee=supervisee,
         telehealth=telehealth, profession=profession.value if profession else None,
-        as_of=_parse_date(as_of),
+        as_of=parse_date(as_of),
     )  # fmt: skip
     sheet = api.review_sheet(request, practice=practice, data_dirs=data_dir or ())
     text = api.render_review(sheet, out_format, data_dirs=data_dir or ())
@@ -634,7 +440,7 @@ def review(
     else:
         write_atomic(output, text, replace=force)
     pending = len(sheet.pending)
-    _stderr(f"{pending} of {len(sheet.items)} statement(s) of law need your check"
+    to_stderr(f"{pending} of {len(sheet.items)} statement(s) of law need your check"
             + (f"; wrote {output} ({out_format})" if output is not None else ""),
             "yellow" if pending else "green")  # fmt: skip
     if strict and pending:
@@ -642,7 +448,7 @@ def review(
 
 
 @app.command(short_help="A self-pay client's good faith estimate of expected charges.")
-@_handle_errors
+@handle_errors
 def gfe(
     practice: Annotated[
         Path,
@@ -711,27 +517,27 @@ def gfe(
     from consentgen import api, estimate
     from consentgen.model import Request
 
-    out_format = _output_format(output, fmt)
+    out_format = output_format(output, fmt.value if fmt else None)
     if out_format not in estimate.FORMATS:
-        _fail(f"--format {out_format} is not one of {', '.join(estimate.FORMATS)}")
+        fail(f"--format {out_format} is not one of {', '.join(estimate.FORMATS)}")
     if output is not None:
-        _check_output(output, force)
+        check_output(output, force)
     elif out_format == "pdf":
-        _fail("PDF is a binary format; write it to a file with -o FILE")
+        fail("PDF is a binary format; write it to a file with -o FILE")
     if client is not None and Request.name_problem(client):
-        _fail(f"--client holds {Request.name_problem(client)}; remove it")
+        fail(f"--client holds {Request.name_problem(client)}; remove it")
     sessions: dict[str, int] = {}
     for text in service or ():
         match = re.fullmatch(r"\s*([0-9A-Za-z]{4,5})\s*(?:[xX*]\s*([0-9]{1,4}))?\s*", text)
         if not match:
-            _fail(f"--service {text!r}: give a code and, if more than one, the number: 90837x24")
+            fail(f"--service {text!r}: give a code and, if more than one, the number: 90837x24")
         sessions[match.group(1).upper()] = int(match.group(2) or 1)
 
     document = api.good_faith_estimate(
         practice=practice, state=state, client=client,
-        birth_date=_parse_date(birth_date, "--birth-date"),
+        birth_date=parse_date(birth_date, "--birth-date"),
         sessions=sessions, months=months, diagnosis=tuple(d.upper() for d in diagnosis or ()),
-        first_session=_parse_date(first_session, "--first-session"), as_of=_parse_date(as_of),
+        first_session=parse_date(first_session, "--first-session"), as_of=parse_date(as_of),
         data_dirs=data_dir or (),
     )  # fmt: skip
     text = api.render_estimate(document, out_format, data_dirs=data_dir or ())
@@ -740,14 +546,14 @@ def gfe(
     else:
         write_atomic(output, text, replace=force)
     if document.missing:
-        _stderr(f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
+        to_stderr(f"warning: {len(document.missing)} profile value(s) missing, printed as blanks "
                 f"to fill in: {', '.join(document.missing)}", "yellow")  # fmt: skip
     if output is not None:
-        _stderr(f"wrote {output} ({out_format})", "green")
+        to_stderr(f"wrote {output} ({out_format})", "green")
 
 
 @app.command(short_help="Write a commented practice profile to edit.")
-@_handle_errors
+@handle_errors
 def init(
     path: Annotated[
         Path, typer.Argument(metavar="FILE", help="Where to write the example profile.")
@@ -765,11 +571,11 @@ def init(
     """Write a commented practice profile to edit: on a terminal, it asks a few questions first."""
     from consentgen import profile
 
-    _check_output(path, force)
+    check_output(path, force)
     answers: dict[str, str] = {}
     supervised = False
     if prompt if prompt is not None else (sys.stdin.isatty() and sys.stdout.isatty()):
-        _stderr("Press Enter to keep the example's answer; edit the file later for the rest.")
+        to_stderr("Press Enter to keep the example's answer; edit the file later for the rest.")
         ended = False
 
         def ask(question: str, default: str | None = None, yes_no: bool = False) -> str | None:
@@ -803,11 +609,11 @@ def init(
                     answers[key] = answer
     write_atomic(path, profile.example(path.name, answers, supervised=supervised))
     then = f"consentgen build --state XX{' --supervisee' if supervised else ''} --practice {path}"
-    _stderr(f"wrote {path}; edit it, then: {then}", "green")
+    to_stderr(f"wrote {path}; edit it, then: {then}", "green")
 
 
 @app.command("list", short_help="List the jurisdictions, when each was reviewed, and their origin.")
-@_handle_errors
+@handle_errors
 def list_(
     fmt: Annotated[
         ListFormat,
@@ -879,7 +685,7 @@ def _cell(cell: dict[str, object]) -> str:
 
 
 @app.command(short_help="Which rules each jurisdiction has, and which are verified.")
-@_handle_errors
+@handle_errors
 def coverage(
     fmt: Annotated[
         ReportFormat,
@@ -903,7 +709,7 @@ def coverage(
 
     from consentgen import api
 
-    data = api.coverage(as_of=_parse_date(as_of), data_dirs=data_dir or ())
+    data = api.coverage(as_of=parse_date(as_of), data_dirs=data_dir or ())
     rows = data["jurisdictions"]
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -930,7 +736,7 @@ def coverage(
         _coverage_table(data)
     for row in rows:
         if "error" in row:
-            _stderr(f"error: {row['error']}", "bold red")
+            to_stderr(f"error: {row['error']}", "bold red")
     if any("error" in row for row in rows):
         raise typer.Exit(1)
 
@@ -974,7 +780,7 @@ def _coverage_table(data: dict) -> None:
 
 
 @app.command(short_help="Show a state's rules on a date, with their citations.")
-@_handle_errors
+@handle_errors
 def show(
     state: Annotated[str, typer.Argument(metavar="STATE", help="Two-letter code or state name.")],
     fmt: Annotated[
@@ -991,7 +797,7 @@ def show(
     --profession, as they stand for that profession."""
     from consentgen import api
 
-    data = api.show(state, as_of=_parse_date(as_of), data_dirs=data_dir or (),
+    data = api.show(state, as_of=parse_date(as_of), data_dirs=data_dir or (),
                     profession=profession.value if profession else None)  # fmt: skip
     if fmt is ListFormat.json:
         sys.stdout.write(json_text(data))
@@ -1019,7 +825,7 @@ def show(
 
 
 @app.command(short_help="Build one document per row of a CSV or JSON Lines export.")
-@_handle_errors
+@handle_errors
 def batch(
     file: Annotated[
         Path,
@@ -1089,22 +895,22 @@ def batch(
         result = batching.run(
             file, out_dir, practice=practice, formats=wanted or ("md",), jobs=jobs,
             force=force, resume=resume, data_dirs=tuple(data_dir or ()),
-            default_as_of=_parse_date(as_of), progress=bar.update if bar else None,
+            default_as_of=parse_date(as_of), progress=bar.update if bar else None,
             strict=strict,
         )  # fmt: skip
     finally:
         if bar:
             bar.close()
     for note in result.notes:
-        _stderr(f"warning: {note}", "yellow")
+        to_stderr(f"warning: {note}", "yellow")
     if result.unknown_columns:
-        _stderr(f"warning: unknown column(s) ignored: {', '.join(result.unknown_columns)}",
+        to_stderr(f"warning: unknown column(s) ignored: {', '.join(result.unknown_columns)}",
                 "yellow")  # fmt: skip
     for failure in result.failed:
-        _stderr(f"error: {file}:{failure}", "red")  # line, id and column; never a field's value
+        to_stderr(f"error: {file}:{failure}", "red")  # line, id and column; never a field's value
     from consentgen.manifest import MANIFEST
 
-    _stderr(f"{len(result.written)} document(s) written, {len(result.skipped)} skipped "
+    to_stderr(f"{len(result.written)} document(s) written, {len(result.skipped)} skipped "
             f"(already there), {len(result.failed)} row(s) failed; manifest: "
             f"{out_dir / MANIFEST}", "bold red" if result.failed else "green")  # fmt: skip
     if result.failed:
@@ -1142,7 +948,7 @@ class DiffFormat(enum.StrEnum):
 
 
 @app.command(short_help="What a client's document says differently between two dates.")
-@_handle_errors
+@handle_errors
 def diff(
     state: Annotated[str, typer.Option("--state", "-s", metavar="XX", help="State code or name.")],
     start: Annotated[
@@ -1184,8 +990,8 @@ def diff(
     from consentgen.changes import diff_text, document_diff
     from consentgen.model import Request
 
-    first = _parse_date(start)
-    last = _parse_date(end) or dt.date.today()
+    first = parse_date(start)
+    last = parse_date(end) or dt.date.today()
     request = Request(state=state, setting=setting.value, payment=payment.value,
                       supervisee=supervisee, telehealth=telehealth,
                       profession=profession.value if profession else None)  # fmt: skip
@@ -1223,7 +1029,7 @@ def _diff_rich(data: dict) -> None:
 
 
 @app.command(short_help="Which documents of a batch now need re-consent, and why.")
-@_handle_errors
+@handle_errors
 def recheck(
     manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="A batch's manifest.json.")],
     as_of: AsOfOption = None,
@@ -1275,12 +1081,12 @@ def recheck(
     """
     from consentgen.changes import recheck_manifest, recheck_text
 
-    when = _parse_date(as_of) or dt.date.today()
+    when = parse_date(as_of) or dt.date.today()
     formats = formats_old if formats_old is not None else formats
     report = recheck_manifest(manifest, as_of=when, practice=practice,
                               data_dirs=tuple(data_dir or ()))  # fmt: skip
     for warning in report["warnings"]:
-        _stderr(f"warning: {warning}", "yellow")
+        to_stderr(f"warning: {warning}", "yellow")
     rows = report["documents"]
     sys.stdout.write(recheck_text(report, fmt.value))
     if batch_file is not None and report["needing_reconsent"]:
@@ -1292,17 +1098,17 @@ def recheck(
                               data_dirs=tuple(data_dir or ()),
                               rebuild=batching.Rebuild(frozenset(changed), when))  # fmt: skip
         for note in result.notes:
-            _stderr(f"warning: {note}", "yellow")
+            to_stderr(f"warning: {note}", "yellow")
         for failure in result.failed:
-            _stderr(f"error: {batch_file}:{failure}", "red")
-        _stderr(f"wrote {len(result.written)} new document(s) beside the old ones in "
+            to_stderr(f"error: {batch_file}:{failure}", "red")
+        to_stderr(f"wrote {len(result.written)} new document(s) beside the old ones in "
                 f"{manifest.parent}", "green")  # fmt: skip
     if report["needing_reconsent"] or report["not_checked"]:
         raise typer.Exit(1)
 
 
 @app.command(short_help="The law's changelog: rules that changed since a date.")
-@_handle_errors
+@handle_errors
 def changes(
     since: Annotated[
         str,
@@ -1330,8 +1136,8 @@ def changes(
     or had its facts corrected since a date, with its citations."""
     from consentgen.changes import law_changes
 
-    found = law_changes(_parse_date(since, "--since"), state=state,  # type: ignore[arg-type]
-                        data_dirs=tuple(data_dir or ()), today=_parse_date(as_of))  # fmt: skip
+    found = law_changes(parse_date(since, "--since"), state=state,  # type: ignore[arg-type]
+                        data_dirs=tuple(data_dir or ()), today=parse_date(as_of))  # fmt: skip
     if fmt is ListFormat.json:
         sys.stdout.write(json_text(found))
         return
@@ -1351,7 +1157,7 @@ class LintFormat(enum.StrEnum):
 
 
 @app.command(short_help="Check jurisdiction files, practice profiles and templates.")
-@_handle_errors
+@handle_errors
 def lint(
     paths: Annotated[
         list[Path] | None,
@@ -1408,14 +1214,14 @@ def lint(
             print(f"{rule.id}  {rule.name:22s} {rule.severity:8s} {rule.summary}")
         return
     config = linting.settings(select=select, ignore=ignore, max_age=max_age, strict=strict,
-                              today=_parse_date(as_of))  # fmt: skip
+                              today=parse_date(as_of))  # fmt: skip
     problems = linting.lint_paths(list(paths or []), data_dirs=list(data_dir or []), config=config)
     sys.stdout.write(linting.report(problems, fmt.value))
     if fmt is LintFormat.text:
         counts = {
             s: sum(1 for p in problems if p.severity == s) for s in ("error", "warning", "info")
         }
-        _stderr(
+        to_stderr(
             f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info",
             "bold red" if counts["error"] else None,
         )
@@ -1432,7 +1238,7 @@ class SchemaKind(enum.StrEnum):
 
 
 @app.command(short_help="Print the JSON Schema of jurisdiction files or of the profile.")
-@_handle_errors
+@handle_errors
 def schema(
     kind: Annotated[
         SchemaKind,

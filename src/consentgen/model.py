@@ -1,7 +1,7 @@
 """The data model: jurisdiction files, the practice profile, a build request and the Document.
 
-Frozen dataclasses (their __init__, ==, hash and repr from FrozenValue) and nothing else: every other
-module builds on these, and this one imports nothing of ours but textsafe. `structure.py`
+Frozen dataclasses (their __init__, ==, hash and repr from FrozenValue) and nothing else: every
+other module builds on these, and this one imports nothing of ours but textsafe. `structure.py`
 derives the JSON Schema and the YAML validation from these classes, so a field is declared
 exactly once: here. A field's ``doc`` metadata becomes its description in the schema.
 """
