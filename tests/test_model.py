@@ -7,15 +7,8 @@ import pickle
 
 import pytest
 
-from consentgen.model import (
-    Citation,
-    FrozenValue,
-    Practice,
-    PracticeProfile,
-    Rule,
-    StatusRule,
-    frozen_value,
-)
+from consentgen.model import Citation, Practice, PracticeProfile, Rule, StatusRule
+from consentgen.values import FrozenValue, frozen_value
 
 CITE = {"cite": "Cal. Penal Code § 11166", "source_url": "https://example.org/11166"}
 
@@ -95,3 +88,35 @@ def test_a_frozen_value_runs_its_post_init_and_refuses_what_it_cannot_build() ->
         @frozen_value
         class Derived(FrozenValue):
             x: int = dataclasses.field(init=False, default=0)
+
+
+def test_a_positional_frozen_value_takes_its_fields_in_order_and_sorts_like_a_dataclass() -> None:
+    from consentgen.errors import Problem
+
+    first = Problem("a.yaml", 3, 1, "error", "bad", "CG101")
+    assert first == Problem(path="a.yaml", line=3, column=1, severity="error", message="bad",
+                            rule_id="CG101")  # fmt: skip
+    earlier, later = Problem("a.yaml", 2, 9, "x", "y"), Problem("b.yaml", 1, 1, "info", "x")
+    assert sorted([later, first, earlier]) == [earlier, first, later]
+    with pytest.raises(TypeError, match="got multiple values for argument 'path'"):
+        Problem("a.yaml", 3, 1, "error", "bad", path="b.yaml")
+    with pytest.raises(TypeError, match="takes from 6 to 7 positional arguments but 8 were given"):
+        Problem("a.yaml", 3, 1, "error", "bad", "CG101", "extra")
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'message'"):
+        Problem("a.yaml", 3, 1, "error")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="takes 1 positional argument but 2 were given"):
+        Citation("Cal. Penal Code § 11166")  # type: ignore[misc]
+    with pytest.raises(TypeError, match="not supported"):
+        assert first < Citation(**CITE, read="primary")  # type: ignore[operator]
+
+
+def test_a_field_left_out_of_comparison_is_left_out_of_equality_and_repr() -> None:
+    @frozen_value(kw_only=False)
+    class Cached(FrozenValue):
+        key: str
+        memo: dict[str, int] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    one, other = Cached("k"), Cached("k")
+    one.memo["x"] = 1
+    assert one == other and hash(one) == hash(other)
+    assert repr(one).endswith("<locals>.Cached(key='k')")  # the qualified name, as a dataclass

@@ -57,6 +57,7 @@ from consentgen.model import (
 )
 from consentgen.resources import SearchPath, files_fingerprint
 from consentgen.textsafe import visible
+from consentgen.values import FrozenValue, frozen_value
 from consentgen.version import __version__
 
 SETTINGS: tuple[str, ...] = get_args(Setting)
@@ -94,8 +95,8 @@ class Failure:
         return f"{self.line}: {who}{self.message}"
 
 
-@dataclass(frozen=True)
-class Rebuild:
+@frozen_value(kw_only=False)
+class Rebuild(FrozenValue):
     """`recheck --rebuild`: new documents for the rows `ids` only, all dated `as_of` whatever the
     rows say, named with the date (r1_CA_individual.2027-01-05.md) beside the old ones."""
 
@@ -823,8 +824,8 @@ Pending = tuple[Row, tuple[str, ...], str, str, dt.date]
 Outcome = tuple[list[dict[str, Any]], "Failure | None"]
 
 
-@dataclass(frozen=True)
-class _Context:
+@frozen_value(kw_only=False)
+class _Context(FrozenValue):
     out: Path
     profile: PracticeProfile
     practice_sha256: str

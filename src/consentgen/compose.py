@@ -10,15 +10,15 @@ import dataclasses
 import functools
 import re
 import urllib.parse
-from dataclasses import dataclass
 from typing import Any
 
 from consentgen.jurisdictions import NAMES, ResolvedLaw
 from consentgen.model import GUARDIAN_SETTINGS, DocCitation, PracticeProfile, Request, Signature
+from consentgen.values import FrozenValue, frozen_value
 
 
-@dataclass(frozen=True)
-class SectionPlan:
+@frozen_value(kw_only=False)
+class SectionPlan(FrozenValue):
     """A section of the client's copy. It holds nothing for the clinician: `citations` carry
     official links only (what is left to check goes to the review sheet, review.py, which reads
     the law itself)."""
@@ -109,8 +109,8 @@ HIPAA_RULES = frozenset(("hipaa_privacy_notice", "right_of_access", "psychothera
                          "court_orders", "serious_threat", "insurance_disclosures"))  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Plan:
+@frozen_value(kw_only=False)
+class Plan(FrozenValue):
     request: Request
     law: ResolvedLaw
     profession: str | None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from consentgen.values import OrderedValue, frozen_value
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+@frozen_value(kw_only=False)
+class Problem(OrderedValue):
     """One finding about an input file: sortable, printable as ``path:line:col: severity: msg``."""
 
     path: str

@@ -12,13 +12,13 @@ no notice is ever written into the client's copy.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from consentgen.model import Document, PracticeProfile
+from consentgen.values import FrozenValue, frozen_value
 
 NoticeKind = Literal["example-values", "fragment-values", "supervisee-suggested", "license-state"]
 
@@ -33,16 +33,16 @@ SENTENCE_KEYS: tuple[str, ...] = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
-class Notice:
+@frozen_value(kw_only=False)
+class Notice(FrozenValue):
     kind: NoticeKind
     message: str  # one line, for the clinician
     keys: tuple[str, ...] = ()  # the practice-profile keys it is about
     error_when_strict: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class Compact:
+@frozen_value(kw_only=False)
+class Compact(FrozenValue):
     """An interstate licensure compact: the name to print, the profession it serves, and the
     names it goes by in the jurisdiction data. Naming it needs the data's own mention."""
 

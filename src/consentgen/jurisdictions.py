@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from consentgen import cache, yamlio
 from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import RULE_NAMES, Jurisdiction, Rule
 from consentgen.resources import SearchPath
+from consentgen.values import FrozenValue, frozen_value
 
 FEDERAL = "US"
 
@@ -31,8 +32,8 @@ NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class LoadedFile:
+@frozen_value(kw_only=False)
+class LoadedFile(FrozenValue):
     jurisdiction: Jurisdiction
     path: Path
     origin: str  # "built-in" or the user folder it came from
@@ -170,8 +171,8 @@ def resolve(rule: Rule | None, as_of: dt.date, profession: str | None = None) ->
     return None
 
 
-@dataclass(frozen=True)
-class ResolvedLaw:
+@frozen_value(kw_only=False)
+class ResolvedLaw(FrozenValue):
     """The federal rules overlaid by the state's, each as it stood on `as_of`."""
 
     state: Jurisdiction

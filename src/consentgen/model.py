@@ -1,119 +1,19 @@
 """The data model: jurisdiction files, the practice profile, a build request and the Document.
 
-Frozen dataclasses (their __init__, ==, hash and repr from FrozenValue) and nothing else: every
-other module builds on these, and this one imports nothing of ours but textsafe. `structure.py`
-derives the JSON Schema and the YAML validation from these classes, so a field is declared
-exactly once: here. A field's ``doc`` metadata becomes its description in the schema.
+Frozen dataclasses (their __init__, ==, hash and repr from values.FrozenValue) and nothing else:
+every other module builds on these, and this one imports nothing of ours but textsafe and values.
+`structure.py` derives the JSON Schema and the YAML validation from these classes, so a field is
+declared exactly once: here. A field's ``doc`` metadata becomes its description in the schema.
 """
 
 # No `from __future__ import annotations`: real annotation objects let structure.py read the
 # types without evaluating strings, which keeps a cold `consentgen build` fast.
 import datetime as dt
-import operator
-from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
-from typing import Any, Literal, dataclass_transform
+from dataclasses import dataclass, field
+from typing import Literal
 
 from consentgen.textsafe import made_text, not_text
-
-
-class FrozenValue:
-    """What a frozen, keyword-only dataclass would generate for the model's classes, written once
-    here: `__init__`, ==, hash, repr, and refusing to be changed. A dataclass compiles each of
-    these with exec() for every class, which made importing this module the largest part of a
-    cold `consentgen build`. Declare a class with `@frozen_value`."""
-
-    __slots__ = ()
-
-    def __init__(self, **values: Any) -> None:
-        names, defaults, factories, post_init = _INIT[self.__class__]
-        state = self.__dict__
-        state.update(defaults)
-        state.update(values)
-        for name, factory in factories:
-            if name not in values:
-                state[name] = factory()
-        if state.keys() != names:  # a name that is no field, or a field without a value
-            _refuse(self.__class__, values)
-        if post_init:
-            self.__post_init__()  # type: ignore[attr-defined]
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        values = (_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0]
-        return bool(values(self) == values(other))
-
-    def __hash__(self) -> int:  # memo keys hash many of these: no call more than needed
-        return hash((_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0](self))
-
-    def __repr__(self) -> str:
-        names = _fields_of(self.__class__)[1]
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
-        return f"{self.__class__.__qualname__}({shown})"
-
-
-_FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
-# For each class: its fields' names, their defaults, their default factories, and whether it has
-# a __post_init__.
-_INIT: dict[type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool]] = {}
-
-
-def _refuse(cls: type, values: dict[str, Any]) -> None:
-    """The TypeError a dataclass's __init__ raises for a name that is no field, or for fields
-    left without a value."""
-    names, defaults, factories, _ = _INIT[cls]
-    unknown = [name for name in values if name not in names]
-    if unknown:
-        raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
-                        f"{unknown[0]!r}")  # fmt: skip
-    given = {*values, *defaults, *(name for name, _ in factories)}
-    missing = [repr(name) for name in _fields_of(cls)[1] if name not in given]
-    listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + (
-        "," if len(missing) > 2 else "") + f" and {missing[-1]}"  # fmt: skip
-    plural = "s" if len(missing) > 1 else ""
-    raise TypeError(f"{cls.__qualname__}.__init__() missing {len(missing)} required keyword-only "
-                    f"argument{plural}: {listed}")  # fmt: skip
-
-
-def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
-    """A function giving an instance's field values as a tuple, and the fields' names."""
-    known = _FIELDS.get(cls)
-    if known is None:
-        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-        if len(names) < 2:  # attrgetter of one name gives the value, not a tuple
-            values = lambda obj: tuple(getattr(obj, name) for name in names)  # noqa: E731
-        else:
-            values = operator.attrgetter(*names)
-        known = _FIELDS[cls] = (values, names)
-    return known
-
-
-@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
-def frozen_value(cls: type) -> type:
-    """A dataclass (fields(), replace(), asdict() all work) whose generated methods are
-    FrozenValue's: keyword-only and frozen. The class must subclass FrozenValue."""
-    if cls.__doc__ is None:  # the dataclass would read the signature to write one: not needed
-        cls.__doc__ = f"{cls.__name__}(...)"
-    if not issubclass(cls, FrozenValue):
-        raise TypeError(f"{cls.__name__}: a frozen_value subclasses FrozenValue")
-    dataclass(init=False, eq=False, repr=False, kw_only=True)(cls)
-    declared = fields(cls)  # type: ignore[arg-type]
-    if not all(f.init for f in declared):
-        raise TypeError(f"{cls.__name__}: every field of a frozen_value is set by __init__")
-    _INIT[cls] = (
-        frozenset(f.name for f in declared),
-        {f.name: f.default for f in declared if f.default is not MISSING},
-        tuple((f.name, f.default_factory) for f in declared if f.default_factory is not MISSING),
-        hasattr(cls, "__post_init__"),
-    )
-    return cls
-
+from consentgen.values import FrozenValue, frozen_value
 
 Status = Literal["mandatory", "permissive", "none", "unknown"]
 Profession = Literal["psychologist", "counselor", "social-worker", "mft"]

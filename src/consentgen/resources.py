@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from consentgen.errors import UserError
+from consentgen.values import FrozenValue, frozen_value
 
 ENV_PATH = "CONSENTGEN_PATH"
 
@@ -28,8 +28,8 @@ def builtin_root() -> Path:
     raise UserError("consentgen's built-in data is missing; reinstall consentgen")
 
 
-@dataclass(frozen=True)
-class SearchPath:
+@frozen_value(kw_only=False)
+class SearchPath(FrozenValue):
     """User folders first (each mirrors the built-in layout), then the built-in data."""
 
     user_dirs: tuple[Path, ...]

@@ -14,7 +14,6 @@ only a later date, or none of its own, and is then judged by its `effective` dat
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -27,6 +26,7 @@ from consentgen.errors import InvalidFileError, Problem
 from consentgen.jurisdictions import FEDERAL, ResolvedLaw
 from consentgen.model import RULE_NAMES, STATE_RULE_NAMES, PracticeProfile, Review
 from consentgen.resources import SearchPath
+from consentgen.values import FrozenValue, frozen_value
 
 LABELS: dict[str, str] = {
     "child_abuse_reporting": "Child abuse and neglect reporting",
@@ -50,8 +50,8 @@ LABELS: dict[str, str] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class Item:
+@frozen_value(kw_only=False)
+class Item(FrozenValue):
     """One statement of law in the client's copy."""
 
     rule: str  # e.g. CA.privilege, US.crisis_line, CA.required_disclosures.bbs_notice
@@ -82,8 +82,8 @@ class Item:
         }
 
 
-@dataclasses.dataclass(frozen=True)
-class Sheet:
+@frozen_value(kw_only=False)
+class Sheet(FrozenValue):
     jurisdiction: str
     jurisdiction_name: str
     setting: str

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from consentgen.model import Document, Request
+from consentgen.values import FrozenValue, frozen_value
 
 # element -> ((section id, pattern), ...): the element is told when any listed section is in the
 # document and its text matches the pattern.
@@ -53,8 +53,8 @@ ELEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Requirement:
+@frozen_value(kw_only=False)
+class Requirement(FrozenValue):
     code: str  # the code's name
     element: str
     cite: str

@@ -10,11 +10,11 @@ import datetime as dt
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from consentgen.errors import InvalidFileError, Problem
+from consentgen.values import FrozenValue, frozen_value
 
 if TYPE_CHECKING:
     import yaml
@@ -27,8 +27,8 @@ MAX_DEPTH = 50  # levels of mappings and lists: a profile or jurisdiction file n
 KeyPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Marked:
+@frozen_value(kw_only=False)
+class Marked(FrozenValue):
     """A loaded YAML document and the (line, column) of every key path in it (1-based)."""
 
     data: Any

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,13 @@ from consentgen.errors import Problem, UserError
 from consentgen.lint.rule import LintRule
 from consentgen.lint.rules import BY_ID, BY_NAME, RULES
 from consentgen.textsafe import github_data, github_property, visible
+from consentgen.values import FrozenValue, frozen_value
 
 __all__ = ["RULES", "Config", "LintRule", "exit_code", "lint_paths", "load_config", "report"]
 
 
-@dataclass(frozen=True)
-class Config:
+@frozen_value(kw_only=False)
+class Config(FrozenValue):
     select: frozenset[str] = frozenset()  # empty: every rule
     ignore: frozenset[str] = frozenset()
     max_age: int = 365
@@ -144,9 +145,11 @@ def lint_paths(
     paths: list[Path],
     *,
     data_dirs: list[Path] = (),
-    config: Config = Config(),
+    config: Config | None = None,
 ) -> list[Problem]:
-    """Lint files and folders; no path: the built-in data and templates plus `data_dirs`."""
+    """Lint files and folders; no path: the built-in data and templates plus `data_dirs`.
+    Without `config`, every rule, with today's date."""
+    config = config or Config()
     from consentgen import jurisdictions
     from consentgen.lint import checks, templates
     from consentgen.resources import SearchPath

@@ -13,12 +13,12 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, get_args
 
 from consentgen.errors import Problem
 from consentgen.lint.rule import LintRule
 from consentgen.model import STATE_RULE_NAMES, Jurisdiction, Profession, Rule, client_fields
+from consentgen.values import FrozenValue, frozen_value
 from consentgen.yamlio import KeyPath, Marked
 
 PROFESSIONS: tuple[str, ...] = get_args(Profession)
@@ -26,15 +26,15 @@ PENDING_BILL_MAX_AGE_DAYS = 120
 _URL = re.compile(r"https?://\S+")
 
 
-@dataclass(frozen=True)
-class Finding:
+@frozen_value(kw_only=False)
+class Finding(FrozenValue):
     path: KeyPath
     severity: str
     message: str
 
 
-@dataclass(frozen=True)
-class Law:
+@frozen_value(kw_only=False)
+class Law(FrozenValue):
     """What a check reads: the file's law, and the day and age limit the lint runs with."""
 
     jurisdiction: Jurisdiction

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from consentgen.values import FrozenValue, frozen_value
 
 
-@dataclass(frozen=True)
-class LintRule:
+@frozen_value(kw_only=False)
+class LintRule(FrozenValue):
     id: str
     name: str
     severity: str  # error | warning | info

@@ -17,7 +17,6 @@ dicts, which the law and the request are made of):
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import functools
 import hashlib
 import os
@@ -52,12 +51,13 @@ from markupsafe import EscapeFormatter, Markup
 from consentgen.errors import Problem, UserError
 from consentgen.model import Document
 from consentgen.rendering import compiled
+from consentgen.values import FrozenValue, frozen_value
 
 # --- Limits of a render -----------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True)
-class Limits:
+@frozen_value(kw_only=False)
+class Limits(FrozenValue):
     """What one render of one template may use. The largest built-in document needs a small
     fraction of each (a test checks it); tests lower them to hit a limit fast."""
 

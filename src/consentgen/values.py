@@ -1,0 +1,164 @@
+"""Frozen dataclasses whose methods are written once, here.
+
+`@frozen_value` on a subclass of FrozenValue gives a frozen dataclass: fields(), replace() and
+asdict() work, and __init__, ==, hash, repr and refusing to be changed behave as a frozen
+dataclass's, in the same words. A dataclass instead compiles each of those methods with exec()
+for every class it decorates, which made class definitions most of a cold `consentgen build`.
+"""
+
+import operator
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
+from typing import Any, TypeVar, dataclass_transform
+
+T = TypeVar("T", bound=type)
+
+
+class FrozenValue:
+    """The methods of every `@frozen_value` class."""
+
+    __slots__ = ()
+
+    def __init__(self, *args: Any, **values: Any) -> None:
+        if args:
+            values = _by_name(self.__class__, args, values)
+        names, defaults, factories, post_init = _INIT[self.__class__]
+        state = self.__dict__
+        state.update(defaults)
+        state.update(values)
+        for name, factory in factories:
+            if name not in values:
+                state[name] = factory()
+        if state.keys() != names:  # a name that is no field, or a field without a value
+            _refuse(self.__class__, values)
+        if post_init:
+            self.__post_init__()  # type: ignore[attr-defined]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        compared = (_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0]
+        return bool(compared(self) == compared(other))
+
+    def __hash__(self) -> int:  # memo keys hash many of these: no call more than needed
+        return hash((_FIELDS.get(self.__class__) or _fields_of(self.__class__))[0](self))
+
+    def __repr__(self) -> str:
+        names = _fields_of(self.__class__)[1]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+class OrderedValue(FrozenValue):
+    """A FrozenValue that sorts as a dataclass with order=True: by its fields, in order."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: object) -> bool:
+        return _compare(self, other, operator.lt)
+
+    def __le__(self, other: object) -> bool:
+        return _compare(self, other, operator.le)
+
+    def __gt__(self, other: object) -> bool:
+        return _compare(self, other, operator.gt)
+
+    def __ge__(self, other: object) -> bool:
+        return _compare(self, other, operator.ge)
+
+
+def _compare(one: FrozenValue, other: object, test: Any) -> Any:
+    if other.__class__ is not one.__class__:
+        return NotImplemented
+    compared = _fields_of(one.__class__)[0]
+    return test(compared(one), compared(other))
+
+
+# For each class: a function giving the values that == and hash compare, as a tuple, and the
+# names repr shows.
+_FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
+# For each class: its fields' names, their defaults, their default factories, whether it has a
+# __post_init__, and the fields in order if they may be given by position.
+_INIT: dict[type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool]] = {}
+_POSITIONAL: dict[type, tuple[str, ...]] = {}
+
+
+def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
+    known = _FIELDS.get(cls)
+    if known is None:
+        compared = tuple(f.name for f in fields(cls) if f.compare)  # type: ignore[arg-type]
+        if len(compared) == 1:  # attrgetter of one name gives the value, not a tuple
+            values = lambda obj: (getattr(obj, compared[0]),)  # noqa: E731
+        elif not compared:
+            values = lambda obj: ()  # noqa: E731
+        else:
+            values = operator.attrgetter(*compared)
+        shown = tuple(f.name for f in fields(cls) if f.repr)  # type: ignore[arg-type]
+        known = _FIELDS[cls] = (values, shown)
+    return known
+
+
+def _by_name(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> dict[str, Any]:
+    """The positional arguments given to a class that takes them, by their fields' names."""
+    order = _POSITIONAL.get(cls, ())
+    if len(args) > len(order):
+        defaults = _INIT[cls][1].keys() | {name for name, _ in _INIT[cls][2]}
+        most, least = len(order) + 1, len([n for n in order if n not in defaults]) + 1
+        takes = f"from {least} to {most}" if least < most else str(most)
+        plural = "s" if most > 1 else ""
+        raise TypeError(f"{cls.__qualname__}.__init__() takes {takes} positional argument{plural} "
+                        f"but {len(args) + 1} were given")  # fmt: skip
+    named = dict(zip(order, args, strict=False))
+    twice = [name for name in named if name in values]
+    if twice:
+        raise TypeError(f"{cls.__qualname__}.__init__() got multiple values for argument "
+                        f"{twice[0]!r}")  # fmt: skip
+    return {**named, **values}
+
+
+def _refuse(cls: type, values: dict[str, Any]) -> None:
+    """The TypeError a dataclass's __init__ raises for a name that is no field, or for fields
+    left without a value."""
+    names, defaults, factories, _ = _INIT[cls]
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
+                        f"{unknown[0]!r}")  # fmt: skip
+    given = {*values, *defaults, *(name for name, _ in factories)}
+    missing = [repr(f.name) for f in fields(cls) if f.name not in given]  # type: ignore[arg-type]
+    listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + (
+        "," if len(missing) > 2 else "") + f" and {missing[-1]}"  # fmt: skip
+    plural = "s" if len(missing) > 1 else ""
+    kind = "keyword-only " if cls not in _POSITIONAL else "positional "
+    raise TypeError(f"{cls.__qualname__}.__init__() missing {len(missing)} required {kind}"
+                    f"argument{plural}: {listed}")  # fmt: skip
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(field,))
+def frozen_value(cls: T | None = None, /, *, kw_only: bool = True) -> Any:
+    """Make `cls`, a subclass of FrozenValue (or OrderedValue), a frozen dataclass whose methods
+    are FrozenValue's. Its fields are keyword-only unless `kw_only=False`."""
+    if cls is None:
+        return lambda cls: frozen_value(cls, kw_only=kw_only)
+    if not issubclass(cls, FrozenValue):
+        raise TypeError(f"{cls.__name__}: a frozen_value subclasses FrozenValue")
+    if cls.__doc__ is None:  # the dataclass would read the signature to write one: not needed
+        cls.__doc__ = f"{cls.__name__}(...)"
+    dataclass(init=False, eq=False, repr=False, kw_only=kw_only)(cls)
+    declared = fields(cls)  # type: ignore[arg-type]
+    if not all(f.init for f in declared):
+        raise TypeError(f"{cls.__name__}: every field of a frozen_value is set by __init__")
+    if not kw_only:
+        _POSITIONAL[cls] = tuple(f.name for f in declared if not f.kw_only)
+    _INIT[cls] = (
+        frozenset(f.name for f in declared),
+        {f.name: f.default for f in declared if f.default is not MISSING},
+        tuple((f.name, f.default_factory) for f in declared if f.default_factory is not MISSING),
+        hasattr(cls, "__post_init__"),
+    )
+    return cls
