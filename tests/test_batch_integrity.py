@@ -324,6 +324,51 @@ def test_a_failed_manifest_write_leaves_a_journal_that_the_next_run_folds(cli, t
     assert not (out / ".manifest.journal").exists()
 
 
+def test_a_chunk_that_cannot_be_made_durable_gives_no_document_its_name(cli, tmp_path,
+                                                                         monkeypatch):  # fmt: skip
+    from consentgen import batching
+
+    out = tmp_path / "out"
+    source = _rows(tmp_path, 3, "d", "rows.csv")
+
+    def failing_disk(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(batching, "make_durable", failing_disk)
+    result = cli("batch", source, "--out-dir", out, "--as-of", AS_OF, "-j", "1")
+    assert result.exit_code == 1
+    assert _errors(result) == [f"error: {source}:{line}: id d{line - 2}: its document could not "
+                               "be written (Input/output error); run again with --resume"
+                               for line in (2, 3, 4)]  # fmt: skip
+    assert _documents(out) == set() and _manifest(out) == {}
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    resumed = cli("batch", source, "--out-dir", out, "--as-of", AS_OF, "--resume")
+    assert resumed.exit_code == 0 and "3 document(s) written, 0 skipped" in resumed.stderr
+    _covers_every_document(out)
+
+
+def test_a_chunk_stopped_midway_leaves_no_temporary_file_and_names_nothing(cli, tmp_path,
+                                                                          monkeypatch):  # fmt: skip
+    from consentgen import engine
+
+    out = tmp_path / "out"
+    source = _rows(tmp_path, 20, "s", "rows.csv")  # chunks of 5 rows
+    real, calls = engine.render_with, []
+
+    def stopped(*args, **kwargs):  # Ctrl-C while the first chunk's third document is rendered
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "render_with", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        batch(source, out_dir=out, as_of=DATE, jobs=1)
+    assert _documents(out) == set()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".consentgen-")) == []
+
+
 def test_a_dead_writers_temporary_file_is_removed(cli, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

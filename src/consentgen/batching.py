@@ -7,8 +7,9 @@ id and column, never with the value of a field (a misaligned row may put a name 
 other rows still produce their documents.
 
 One batch at a time writes to a folder (a lock on DIR/.consentgen.lock). Each document is
-recorded in DIR/.manifest.journal (one JSON line, fsynced) before it takes its name, so after a
-crash or a kill the next run folds the journal into manifest.json and --resume finishes the job.
+recorded in DIR/.manifest.journal (one JSON line), and it and its line are on disk, before it
+takes its name (a chunk of rows is made durable with one sync), so after a crash or a kill the
+next run folds the journal into manifest.json and --resume finishes the job.
 The manifest keeps, for each document, a keyed checksum of the row it came from (HMAC-SHA256 with
 the folder's own random key, DIR/.consentgen.key): --resume rebuilds nothing whose row changed,
 and reports it, and the manifest alone does not let anyone test guessed names against it.
@@ -38,7 +39,14 @@ from typing import Any, get_args
 
 from consentgen import jurisdictions
 from consentgen.errors import ConsentgenError, UserError
-from consentgen.files import AlreadyExists, remove_stale_temporary_files, write_atomic
+from consentgen.files import (
+    AlreadyExists,
+    Staged,
+    make_durable,
+    remove_stale_temporary_files,
+    stage,
+    write_atomic,
+)
 from consentgen.manifest import (
     Journal,
     Manifest,
@@ -928,12 +936,59 @@ def _watch_parent(parent: int) -> None:
 
 
 def _build_chunk(chunk: list[Task], context: _Context) -> list[Outcome]:
+    """Build a chunk's documents, then commit them together: each document is written under a
+    temporary name and its journal entry appended; one sync makes all of them durable (files,
+    make_durable); only then does each take its name. So, as with one document at a time, a
+    document under its name is complete and recorded in the journal, whatever stops the run;
+    a crash before the names are given leaves temporary files (removed by the next run) and
+    entries without their files (left out when the journal is folded)."""
     try:
         snapshot: _Snapshot | None = _Snapshot(context.data_dirs)
     except ConsentgenError:  # a data folder gone: each row reports it
         snapshot = None
-    with Journal(context.out) as opened:
-        return [_build_one(task, context, snapshot, opened) for task in chunk]
+    built: list[tuple[Row, list[tuple[Staged, dict[str, Any]]], Failure | None]] = []
+    try:
+        for task in chunk:
+            built.append(_build_one(task, context, snapshot))
+        return _commit(built, context)
+    finally:
+        for _, writes, _ in built:  # what did not take its name (an interruption, a failure)
+            for staged, _ in writes:
+                staged.discard()
+
+
+def _commit(
+    built: list[tuple[Row, list[tuple[Staged, dict[str, Any]]], Failure | None]],
+    context: _Context,
+) -> list[Outcome]:
+    staged = [file for _, writes, _ in built for file, _ in writes]
+    try:
+        with Journal(context.out) as journal:
+            for _, writes, _ in built:
+                for _, entry in writes:
+                    journal.append(entry, sync=False)
+            make_durable(staged, also=journal.open_fds)
+    except (UserError, OSError) as exc:
+        reason = exc.message if isinstance(exc, UserError) else (exc.strerror or str(exc))
+        return [([], failure or Failure(row.line, row.id, f"its document could not be written "
+                                        f"({_one_line(reason)}); run again with --resume"))
+                for row, _, failure in built]  # fmt: skip
+    outcomes: list[Outcome] = []
+    for row, writes, failure in built:
+        entries: list[dict[str, Any]] = []
+        for staged_file, entry in writes:
+            try:
+                staged_file.put_in_place()
+            except AlreadyExists:
+                hint = "use --force to replace it" if context.resume else "use --force or --resume"
+                failure = Failure(row.line, row.id, f"{entry['file']} already exists; {hint}")
+                break
+            except UserError as exc:
+                failure = Failure(row.line, row.id, _one_line(exc.message))
+                break
+            entries.append(entry)
+        outcomes.append((entries, failure))
+    return outcomes
 
 
 class _Snapshot:
@@ -961,13 +1016,15 @@ class _Snapshot:
 
 
 def _build_one(
-    task: Task, context: _Context, snapshot: _Snapshot | None, opened: Journal
-) -> Outcome:
+    task: Task, context: _Context, snapshot: _Snapshot | None
+) -> tuple[Row, list[tuple[Staged, dict[str, Any]]], Failure | None]:
+    """The row's documents, each written under a temporary name with its journal entry, and
+    the row's failure if one of them could not be built (those before it are kept)."""
     from consentgen import engine
 
     row, formats, inputs = task
     out = context.out
-    entries: list[dict[str, Any]] = []
+    writes: list[tuple[Staged, dict[str, Any]]] = []
     try:
         snapshot = snapshot or _Snapshot(context.data_dirs)
         document = _document(row.request, context.profile, context.data_dirs,
@@ -993,21 +1050,19 @@ def _build_one(
                 "inputs_hmac": inputs,
             }  # fmt: skip
             try:
-                write_atomic(target, data, replace=context.replace,
-                             before_commit=lambda entry=entry: opened.append(entry))  # fmt: skip
+                writes.append((stage(target, data, replace=context.replace, durable=False), entry))
             except AlreadyExists:
                 hint = "use --force to replace it" if context.resume else "use --force or --resume"
                 raise UserError(f"{name} already exists; {hint}") from None
-            entries.append(entry)
     except ConsentgenError as exc:
-        return entries, Failure(row.line, row.id, _one_line(str(exc)))
+        return row, writes, Failure(row.line, row.id, _one_line(str(exc)))
     except UnicodeError:
-        return entries, Failure(row.line, row.id, "the document holds text that is not valid "
-                                "Unicode (from the profile or a template)")  # fmt: skip
+        return row, writes, Failure(row.line, row.id, "the document holds text that is not "
+                                    "valid Unicode (from the profile or a template)")  # fmt: skip
     except Exception as exc:  # a bug must not end the batch, nor show a row's data
-        return entries, Failure(row.line, row.id, f"could not be built ({type(exc).__name__}); "
-                                "please report this")  # fmt: skip
-    return entries, None
+        return row, writes, Failure(row.line, row.id, f"could not be built "
+                                    f"({type(exc).__name__}); please report this")  # fmt: skip
+    return row, writes, None
 
 
 def _one_line(text: str) -> str:

@@ -6,6 +6,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -41,6 +42,58 @@ def write_atomic(
     disk and before it takes the name (to record it first in a batch's journal); if it raises,
     nothing takes the name.
     """
+    staged = stage(path, content, replace=replace, durable=True)
+    try:
+        if before_commit is not None:
+            before_commit()
+    except OSError as exc:
+        staged.discard()
+        raise UserError(f"could not write {path}: {exc.strerror or exc}; nothing was changed "
+                        "there") from None  # fmt: skip
+    except BaseException:
+        staged.discard()
+        raise
+    staged.put_in_place()
+
+
+class Staged:
+    """A file's content written beside it under a temporary name (`stage`), to be put in place
+    under its name (`put_in_place`) or removed (`discard`). Many staged files can be made durable
+    together (`make_durable`), for a batch's chunk of documents."""
+
+    __slots__ = ("path", "replace", "tmp")
+
+    def __init__(self, path: Path, tmp: Path, replace: bool) -> None:
+        self.path, self.tmp, self.replace = path, tmp, replace
+
+    def put_in_place(self) -> None:
+        """Give the content its name: AlreadyExists if the name is taken and replacing it was not
+        asked for; on any failure the temporary file is removed and the name left as it was."""
+        try:
+            if self.replace:
+                os.replace(self.tmp, self.path)
+            elif _link_no_replace(self.tmp, self.path):
+                self.tmp.unlink()
+        except FileExistsError:
+            self.discard()
+            raise AlreadyExists(f"{self.path} already exists; use --force to replace it") from None
+        except OSError as exc:
+            self.discard()
+            raise UserError(f"could not write {self.path}: {exc.strerror or exc}; nothing was "
+                            "changed there") from None  # fmt: skip
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+def stage(
+    path: Path, content: str | bytes | Iterable[bytes], *, replace: bool, durable: bool
+) -> Staged:
+    """Write `content` beside `path` under a temporary name, mode 0600, never through a link;
+    with `durable`, on disk (fsync) before this returns. Errors as write_atomic's."""
     # An iterable of bytes is written piece by piece (a large manifest is never one string).
     chunks: Iterable[bytes] = (
         (content.encode("utf-8"),) if isinstance(content, str)
@@ -63,17 +116,8 @@ def write_atomic(
             for chunk in chunks:
                 fh.write(chunk)
             fh.flush()
-            os.fsync(fh.fileno())
-        if before_commit is not None:
-            before_commit()
-        if replace:
-            os.replace(tmp, path)
-        else:
-            if _link_no_replace(tmp, path):
-                tmp.unlink()
-    except FileExistsError:
-        tmp.unlink(missing_ok=True)
-        raise AlreadyExists(f"{path} already exists; use --force to replace it") from None
+            if durable:
+                os.fsync(fh.fileno())
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise UserError(f"could not write {path}: {exc.strerror or exc}; nothing was "
@@ -81,6 +125,65 @@ def write_atomic(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return Staged(path, tmp, replace)
+
+
+def make_durable(staged: list[Staged], also: tuple[int, ...] = ()) -> None:
+    """Put the content of every staged file, and of the open files `also`, on disk, before any of
+    them takes its name. On Linux one syncfs(2) of their file system does it for all of them
+    (a batch's chunk of documents: one sync instead of one fsync a file); elsewhere, an fsync of
+    each. OSError if the system reports a write that failed."""
+    if not staged and not also:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        folder = staged[0].tmp.parent if staged else None
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)) if folder else also[0]
+        try:
+            if syncfs(fd) != 0:
+                import ctypes
+
+                code = ctypes.get_errno()
+                raise OSError(code, os.strerror(code))
+        finally:
+            if folder:
+                os.close(fd)
+        return
+    for file in staged:
+        fd = os.open(file.tmp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    for fd in also:
+        os.fsync(fd)
+
+
+_SYNCFS: list[Callable[[int], int] | None] = []
+
+
+def _syncfs() -> Callable[[int], int] | None:
+    """libc's syncfs on Linux (since 2.6.39; it reports failed writes since 5.8), else None."""
+    if not _SYNCFS:
+        function = None
+        if sys.platform.startswith("linux") and _linux_at_least(5, 8):
+            try:
+                import ctypes
+
+                function = ctypes.CDLL(None, use_errno=True).syncfs
+                function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+            except (ImportError, OSError, AttributeError):
+                function = None
+        _SYNCFS.append(function)
+    return _SYNCFS[0]
+
+
+def _linux_at_least(major: int, minor: int) -> bool:
+    try:
+        release = os.uname().release.split("-")[0].split(".")
+        return (int(release[0]), int(release[1])) >= (major, minor)
+    except (ValueError, IndexError):
+        return False
 
 
 def _link_no_replace(tmp: Path, path: Path) -> bool:

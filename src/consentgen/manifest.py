@@ -290,8 +290,9 @@ def documents_of(data: Any) -> Iterator[dict[str, Any]]:
 
 class Journal:
     """DIR/.manifest.journal, to append each document's entry to, on disk before the document
-    is: opened once for many entries (a chunk of a batch's rows) and closed on leaving the
-    `with`; each entry is written in one write and fsynced on its own."""
+    takes its name: opened once for many entries (a chunk of a batch's rows) and closed on
+    leaving the `with`; each entry is written in one write, and fsynced on its own unless the
+    caller makes it durable with its documents (files.make_durable, also=journal.open_fds)."""
 
     def __init__(self, out: Path) -> None:
         self.path = out / JOURNAL
@@ -305,14 +306,19 @@ class Journal:
             os.close(self.fd)
             self.fd = None
 
-    def append(self, entry: dict[str, Any]) -> None:
+    @property
+    def open_fds(self) -> tuple[int, ...]:
+        return () if self.fd is None else (self.fd,)
+
+    def append(self, entry: dict[str, Any], *, sync: bool = True) -> None:
         line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n"
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         try:
             if self.fd is None:
                 self.fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
             os.write(self.fd, line.encode("ascii"))  # append mode: two processes never mix
-            os.fsync(self.fd)
+            if sync:
+                os.fsync(self.fd)
         except OSError as exc:
             reason = exc.strerror or exc
             raise UserError(f"could not record {entry['file']} in {self.path}: {reason}; the "
