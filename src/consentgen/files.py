@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from consentgen.errors import UserError
@@ -43,16 +44,9 @@ def write_atomic(
     nothing takes the name.
     """
     staged = stage(path, content, replace=replace, durable=True)
-    try:
-        if before_commit is not None:
+    if before_commit is not None:
+        with staged.or_discard():
             before_commit()
-    except OSError as exc:
-        staged.discard()
-        raise UserError(f"could not write {path}: {exc.strerror or exc}; nothing was changed "
-                        "there") from None  # fmt: skip
-    except BaseException:
-        staged.discard()
-        raise
     staged.put_in_place()
 
 
@@ -69,11 +63,21 @@ class Staged:
     def put_in_place(self) -> None:
         """Give the content its name: AlreadyExists if the name is taken and replacing it was not
         asked for; on any failure the temporary file is removed and the name left as it was."""
-        try:
+        with self.or_discard():
             if self.replace:
                 os.replace(self.tmp, self.path)
             elif _link_no_replace(self.tmp, self.path):
                 self.tmp.unlink()
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def or_discard(self) -> Iterator[None]:
+        """On any failure inside, remove the temporary file, so the name is left as it was: a
+        name taken meanwhile is AlreadyExists, any other OSError the one-line UserError."""
+        try:
+            yield
         except FileExistsError:
             self.discard()
             raise AlreadyExists(f"{self.path} already exists; use --force to replace it") from None
@@ -84,9 +88,6 @@ class Staged:
         except BaseException:
             self.discard()
             raise
-
-    def discard(self) -> None:
-        self.tmp.unlink(missing_ok=True)
 
 
 def stage(
@@ -110,7 +111,8 @@ def stage(
         fd = os.open(tmp, flags | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise UserError(f"cannot write in {folder}: {exc.strerror or exc}") from None
-    try:
+    staged = Staged(path, tmp, replace)
+    with staged.or_discard():
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as fh:
             for chunk in chunks:
@@ -118,14 +120,7 @@ def stage(
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"could not write {path}: {exc.strerror or exc}; nothing was "
-                        "changed there") from None  # fmt: skip
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return Staged(path, tmp, replace)
+    return staged
 
 
 def make_durable(staged: list[Staged], also: tuple[int, ...] = ()) -> None:
