@@ -289,14 +289,15 @@ def is_commentary(cite: str) -> bool:
 
 def _with_extra(section: SectionPlan, disclosures: tuple, state: str) -> SectionPlan:
     """Required disclosures carry their own citations (`state`: the code they belong to)."""
+    if section.id != "state_notices":
+        return section
     citations = list(section.citations)
-    if section.id == "state_notices":
-        for d in disclosures:
-            citations += [
-                _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state)
-                for c in d.citations
-                if not is_commentary(c.cite)
-            ]  # fmt: skip
+    for d in disclosures:
+        citations += [
+            _client_citation(f"required_disclosures.{d.id}", c.cite, c.source_url, state)
+            for c in d.citations
+            if not is_commentary(c.cite)
+        ]  # fmt: skip
     return SectionPlan(section.id, section.title, section.rules, tuple(citations))
 
 

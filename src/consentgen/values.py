@@ -19,17 +19,19 @@ class FrozenValue:
     __slots__ = ()
 
     def __init__(self, *args: Any, **values: Any) -> None:
-        if args:
-            values = _by_name(self.__class__, args, values)
-        names, defaults, factories, post_init = _INIT[self.__class__]
+        names, defaults, factories, post_init, order = _INIT[self.__class__]
         state = self.__dict__
         state.update(defaults)
+        if args:
+            if len(args) > len(order) or (values and not values.keys().isdisjoint(order)):
+                _by_name(self.__class__, args, values)  # raises the TypeError, if there is one
+            state.update(zip(order, args, strict=False))
         state.update(values)
         for name, factory in factories:
-            if name not in values:
+            if name not in state:
                 state[name] = factory()
         if state.keys() != names:  # a name that is no field, or a field without a value
-            _refuse(self.__class__, values)
+            _refuse(self.__class__, state)
         if post_init:
             self.__post_init__()  # type: ignore[attr-defined]
 
@@ -83,9 +85,10 @@ def _compare(one: FrozenValue, other: object, test: Any) -> Any:
 # names repr shows.
 _FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
 # For each class: its fields' names, their defaults, their default factories, whether it has a
-# __post_init__, and the fields in order if they may be given by position.
-_INIT: dict[type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool]] = {}
-_POSITIONAL: dict[type, tuple[str, ...]] = {}
+# __post_init__, and the fields that may be given by position, in order.
+_INIT: dict[
+    type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool, tuple[str, ...]]
+] = {}
 
 
 def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
@@ -104,8 +107,9 @@ def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
 
 
 def _by_name(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> dict[str, Any]:
-    """The positional arguments given to a class that takes them, by their fields' names."""
-    order = _POSITIONAL.get(cls, ())
+    """The positional arguments given to a class that takes them, by their fields' names; the
+    TypeError a dataclass's __init__ raises for too many, or for one given twice."""
+    order = _INIT[cls][4]
     if len(args) > len(order):
         defaults = _INIT[cls][1].keys() | {name for name, _ in _INIT[cls][2]}
         most, least = len(order) + 1, len([n for n in order if n not in defaults]) + 1
@@ -121,20 +125,19 @@ def _by_name(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> dict[s
     return {**named, **values}
 
 
-def _refuse(cls: type, values: dict[str, Any]) -> None:
+def _refuse(cls: type, given: dict[str, Any]) -> None:
     """The TypeError a dataclass's __init__ raises for a name that is no field, or for fields
-    left without a value."""
-    names, defaults, factories, _ = _INIT[cls]
-    unknown = [name for name in values if name not in names]
+    left without a value (`given`: every value the instance got, defaults included)."""
+    names = _INIT[cls][0]
+    unknown = [name for name in given if name not in names]
     if unknown:
         raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
                         f"{unknown[0]!r}")  # fmt: skip
-    given = {*values, *defaults, *(name for name, _ in factories)}
     missing = [repr(f.name) for f in fields(cls) if f.name not in given]  # type: ignore[arg-type]
     listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + (
         "," if len(missing) > 2 else "") + f" and {missing[-1]}"  # fmt: skip
     plural = "s" if len(missing) > 1 else ""
-    kind = "keyword-only " if cls not in _POSITIONAL else "positional "
+    kind = "positional " if _INIT[cls][4] else "keyword-only "
     raise TypeError(f"{cls.__qualname__}.__init__() missing {len(missing)} required {kind}"
                     f"argument{plural}: {listed}")  # fmt: skip
 
@@ -153,12 +156,11 @@ def frozen_value(cls: T | None = None, /, *, kw_only: bool = True) -> Any:
     declared = fields(cls)  # type: ignore[arg-type]
     if not all(f.init for f in declared):
         raise TypeError(f"{cls.__name__}: every field of a frozen_value is set by __init__")
-    if not kw_only:
-        _POSITIONAL[cls] = tuple(f.name for f in declared if not f.kw_only)
     _INIT[cls] = (
         frozenset(f.name for f in declared),
         {f.name: f.default for f in declared if f.default is not MISSING},
         tuple((f.name, f.default_factory) for f in declared if f.default_factory is not MISSING),
         hasattr(cls, "__post_init__"),
+        () if kw_only else tuple(f.name for f in declared if not f.kw_only),
     )
     return cls
