@@ -108,7 +108,7 @@ def to_json(estimate: GoodFaithEstimate) -> str:
 
 
 def to_markdown(estimate: GoodFaithEstimate, env: Any) -> str:
-    from consentgen.rendering.markdown import BLANK, Md
+    from consentgen.rendering.markdown import BLANK, Md, tidy
     from consentgen.rendering.sandbox import template_error
 
     try:
@@ -117,7 +117,7 @@ def to_markdown(estimate: GoodFaithEstimate, env: Any) -> str:
         raise
     except Exception as exc:
         raise template_error(exc, "gfe.md.j2") from None
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return tidy(text)
 
 
 def to_html(estimate: GoodFaithEstimate, env: Any) -> str:

@@ -428,15 +428,13 @@ def to_json(sheet: Sheet) -> str:
 
 
 def to_markdown(sheet: Sheet, env: Any) -> str:
-    import re
-
-    from consentgen.rendering.markdown import BLANK, Md, template_error
+    from consentgen.rendering.markdown import BLANK, Md, template_error, tidy
 
     try:
         text = env.get_template("review.md.j2").render(sheet=sheet, blank=Md(BLANK))
     except Exception as exc:
         raise template_error(exc, "review.md.j2") from None
-    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+    return tidy(text)
 
 
 def to_html(sheet: Sheet, env: Any) -> str:
