@@ -265,6 +265,11 @@ def covered_entity(profile: PracticeProfile) -> bool:
 def _section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> SectionPlan:
     """A section and the official citations behind it. What is missing or unconfirmed is not
     recorded here: the review sheet finds it in the law (review.py)."""
+    return law.derived(("section", sid, title, names),
+                       lambda: _new_section(sid, title, names, law))  # fmt: skip
+
+
+def _new_section(sid: str, title: str, names: tuple[str, ...], law: ResolvedLaw) -> SectionPlan:
     citations: list[DocCitation] = []
     for name in names:
         rule = law.rules.get(name)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from consentgen import cache, yamlio
 from consentgen.errors import InvalidFileError, UserError
 from consentgen.model import RULE_NAMES, Jurisdiction, Rule
 from consentgen.resources import SearchPath
 from consentgen.values import FrozenValue, frozen_value
+
+T = TypeVar("T")
 
 FEDERAL = "US"
 
@@ -185,6 +188,15 @@ class ResolvedLaw(FrozenValue):
     _by_profession: dict[str | None, ResolvedLaw] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # What other modules derive from this law alone (see `derived`).
+    _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """What `make` derives from this law alone (compose's sections and their citations, the
+        same for every document of a batch made from it), made once a law; `key` names it."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]  # type: ignore[no-any-return]
 
     def for_profession(self, profession: str | None) -> ResolvedLaw:
         """The same law resolved for `profession` (a rule's variant for it, where it has one)."""

@@ -269,7 +269,7 @@ def write_document(
     env: Any,
     data_files: list[tuple[str, str]],
     sources: tuple[Source, ...],
-    memo: dict[tuple[Any, ...], tuple[str, tuple[str, ...]]] | None = None,
+    memo: dict[tuple[Any, ...], tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
 ) -> Document:
     """Render every planned section's template into the Document's paragraphs.
 
@@ -331,31 +331,26 @@ def write_document(
             if key is not None and memo is not None and key in memo:
                 if isinstance(memo[key], TemplateFailure):  # it went over a limit for these
                     raise memo[key]  # inputs: it would again, as slowly
-                text, asked = memo[key]
+                paragraphs, asked = memo[key]
                 for blank_key in asked:
                     fill._note(blank_key)
             else:
                 mark = len(fill._asked)
                 try:
-                    text = template.render(context, section=sp)
+                    paragraphs = _paragraphs(template.render(context, section=sp))
                 except TemplateFailure as failure:
                     if failure.limit and key is not None and memo is not None:
                         memo[key] = failure  # type: ignore[assignment]
                     raise
                 if key is not None and memo is not None:
-                    memo[key] = (text, tuple(fill._asked[mark:]))
+                    memo[key] = (paragraphs, tuple(fill._asked[mark:]))
         except UserError:
             raise
         except Exception as exc:
             raise template_error(exc, name) from None
         used_templates.append(name)
         sections.append(
-            Section(
-                id=sp.id,
-                title=sp.title,
-                paragraphs=_paragraphs(text),
-                citations=sp.citations,
-            )
+            Section(id=sp.id, title=sp.title, paragraphs=paragraphs, citations=sp.citations)
         )
     try:
         version = data_version(data_files, env, [*used_templates, "consent.md.j2"], digests)
