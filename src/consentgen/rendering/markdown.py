@@ -307,7 +307,7 @@ def write_document(
     inputs = None
     if memo is not None:
         inputs = (
-            hashlib.sha256(repr(profile).encode("utf-8")).hexdigest(),
+            _profile_digest(profile, memo),
             tuple(data_files),
             law.state.code,
             law.as_of,
@@ -373,6 +373,18 @@ def write_document(
         office_record=plan.office_record,
         missing=tuple(fill._missing),
     )
+
+
+def _profile_digest(profile: PracticeProfile, memo: dict[Any, Any]) -> str:
+    """The checksum of the profile's content, made once a profile (its repr walks every value).
+    The entry holds the profile itself, so its id is never another's."""
+    key = ("profile digest", id(profile))
+    held = memo.get(key)
+    if held is not None and held[0] is profile:
+        return held[1]  # type: ignore[no-any-return]
+    digest = hashlib.sha256(repr(profile).encode("utf-8")).hexdigest()
+    memo[key] = (profile, digest)
+    return digest
 
 
 def _law_view(law: Any, memo: dict[Any, Any] | None) -> dict[str, Any]:
