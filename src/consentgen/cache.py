@@ -322,12 +322,17 @@ def yaml_to_plain(data: Any) -> Any:
 
 def plain_to_yaml(data: Any) -> Any:
     """The inverse of yaml_to_plain; ValueError on a malformed date."""
+    if isinstance(data, dict):
+        if len(data) == 1 and isinstance(data.get("$date"), str):
+            return _date(data["$date"])
+        # Scalars, most of a file, are taken as they are, without a call each.
+        return {k: plain_to_yaml(v) if isinstance(v, dict | list) else v for k, v in data.items()}
+    if isinstance(data, list):
+        return [plain_to_yaml(v) if isinstance(v, dict | list) else v for v in data]
+    return data
+
+
+def _date(text: str) -> Any:
     import datetime as dt
 
-    if isinstance(data, dict):
-        if set(data) == {"$date"} and isinstance(data["$date"], str):
-            return dt.date.fromisoformat(data["$date"])
-        return {k: plain_to_yaml(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [plain_to_yaml(v) for v in data]
-    return data
+    return dt.date.fromisoformat(text)

@@ -44,21 +44,21 @@ def has_control(text: str, allowed: str = "") -> str | None:
 
 # What no document may hold: DOCX and PDF refuse control characters, and on a terminal they act.
 # Control characters but tab, the Unicode line separators, lone surrogates and noncharacters.
-_NOT_TEXT = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+_OTHER_THAN_LINE_FEED = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
     + "".join(f"{chr(p << 16 | 0xFFFE)}{chr(p << 16 | 0xFFFF)}" for p in range(1, 17))
-    + "]"
 )
+_NOT_TEXT = re.compile(f"[\n{_OTHER_THAN_LINE_FEED}]")
+_NOT_YAML_TEXT = re.compile(f"[{_OTHER_THAN_LINE_FEED}]")  # a plain line feed is fine there
 
 
 def not_text(text: str, *, line_feeds: bool = False) -> str | None:
     """What `text` holds that no document may, described without quoting the text (it may be a
     client's name), or None. A tab is fine; a plain line feed only with `line_feeds` (YAML text)."""
-    for found in _NOT_TEXT.finditer(text):
+    found = (_NOT_YAML_TEXT if line_feeds else _NOT_TEXT).search(text)
+    if found is not None:
         char = found.group()
         code = f"U+{ord(char):04X}"
-        if char == "\n" and line_feeds:
-            continue
         if char in "\n\r\u2028\u2029":
             plain = " other than a plain one" if line_feeds else ""
             return f"a line break{plain} ({code})"
