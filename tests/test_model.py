@@ -120,3 +120,34 @@ def test_a_field_left_out_of_comparison_is_left_out_of_equality_and_repr() -> No
     one.memo["x"] = 1
     assert one == other and hash(one) == hash(other)
     assert repr(one).endswith("<locals>.Cached(key='k')")  # the qualified name, as a dataclass
+
+
+def test_a_subclass_without_its_own_declaration_builds_as_its_base() -> None:
+    class Noted(Citation):
+        """A subclass that adds a method, not a field."""
+
+        def shown(self) -> str:
+            return self.cite
+
+    noted = Noted(**CITE, read="primary")
+    assert noted.shown() == CITE["cite"] and dataclasses.asdict(noted)["read"] == "primary"
+    with pytest.raises(TypeError, match="declare it with @frozen_value"):
+        FrozenValue()
+
+
+def test_help_and_editors_see_the_fields_as_a_dataclass_shows_them() -> None:
+    import inspect
+
+    from consentgen.errors import Problem
+
+    assert str(inspect.signature(Citation)) == (
+        "(*, cite: str, source_url: str, read: Literal['primary', 'secondary'], "
+        "note: str | None = None) -> None"
+    )
+    assert str(inspect.signature(Problem)) == (
+        "(path: 'str', line: 'int', column: 'int', severity: 'str', message: 'str', "
+        "rule_id: 'str' = '') -> None"
+    )
+    assert "practice: consentgen.model.Practice = <factory>" in str(
+        inspect.signature(PracticeProfile)
+    )

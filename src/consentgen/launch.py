@@ -2,7 +2,7 @@
 
 A plain build goes straight to `commands.build`, without importing the command-line parser
 (Typer, and the Click it vendors), which is about a fifth of a cold build's time. Plain means:
-`build`, then only options from `BUILD_OPTIONS`, each given once as `--option VALUE`,
+`build`, then only options `_build_options` lists, each given once as `--option VALUE`,
 `--option=VALUE` or `-x VALUE`, each value one the option takes as it is (a choice written as
 listed, a path Typer would not refuse, nothing empty or starting with `-`), and `--state` among
 them. Everything else (help, any other command, a value Typer would convert, complete or refuse)

@@ -6,6 +6,7 @@ dataclass's, in the same words. A dataclass instead compiles each of those metho
 for every class it decorates, which made class definitions most of a cold `consentgen build`.
 """
 
+import inspect
 import operator
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from typing import Any, TypeVar, dataclass_transform
@@ -13,13 +14,44 @@ from typing import Any, TypeVar, dataclass_transform
 T = TypeVar("T", bound=type)
 
 
+class _Signature:
+    """A class's `__signature__`, made when asked for (help(), an editor): its fields, as a
+    dataclass's generated __init__ would take them."""
+
+    def __get__(self, obj: object, cls: type) -> inspect.Signature:
+        declared = next((b for b in cls.__mro__ if b in _INIT), None)
+        if obj is not None or declared is None:
+            raise AttributeError("__signature__")
+        positional = set(_INIT[declared][4])
+        parameters = [inspect.Parameter(
+            f.name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD if f.name in positional
+            else inspect.Parameter.KEYWORD_ONLY,
+            default=f.default if f.default is not MISSING
+            else _FACTORY if f.default_factory is not MISSING else inspect.Parameter.empty,
+            annotation=f.type,
+        ) for f in fields(cls)]  # type: ignore[arg-type]  # fmt: skip
+        return inspect.Signature(parameters, return_annotation=None)
+
+
+class _Factory:
+    def __repr__(self) -> str:
+        return "<factory>"  # as a dataclass's signature shows a default made by a factory
+
+
+_FACTORY = _Factory()
+
+
 class FrozenValue:
     """The methods of every `@frozen_value` class."""
 
     __slots__ = ()
+    __signature__ = _Signature()
 
     def __init__(self, *args: Any, **values: Any) -> None:
-        names, defaults, factories, post_init, order = _INIT[self.__class__]
+        names, defaults, factories, post_init, order = _INIT.get(self.__class__) or _inherited(
+            self.__class__
+        )
         state = self.__dict__
         state.update(defaults)
         if args:
@@ -91,6 +123,16 @@ _INIT: dict[
 ] = {}
 
 
+def _inherited(cls: type) -> tuple[Any, ...]:
+    """A subclass declared without @frozen_value builds as its nearest declared base does, as a
+    dataclass's subclass inherits its __init__."""
+    base = next((b for b in cls.__mro__ if b in _INIT), None)
+    if base is None:
+        raise TypeError(f"{cls.__qualname__}: declare it with @frozen_value")
+    _INIT[cls] = _INIT[base]
+    return _INIT[cls]
+
+
 def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
     known = _FIELDS.get(cls)
     if known is None:
@@ -109,7 +151,7 @@ def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
 def _by_name(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> dict[str, Any]:
     """The positional arguments given to a class that takes them, by their fields' names; the
     TypeError a dataclass's __init__ raises for too many, or for one given twice."""
-    order = _INIT[cls][4]
+    order = _INIT[cls][4]  # (_INIT has cls: __init__ looked it up)
     if len(args) > len(order):
         defaults = _INIT[cls][1].keys() | {name for name, _ in _INIT[cls][2]}
         most, least = len(order) + 1, len([n for n in order if n not in defaults]) + 1
