@@ -328,10 +328,12 @@ def write_document(
                     inputs,
                     *(_key_value(v, sp, context, req_fields) for v in variables),
                 )
-            if key is not None and memo is not None and key in memo:
-                if isinstance(memo[key], TemplateFailure):  # it went over a limit for these
-                    raise memo[key]  # inputs: it would again, as slowly
-                paragraphs, asked = memo[key]
+            # One lookup: a key's hash is not kept, and it may hash a plan's every citation.
+            held = memo.get(key) if key is not None and memo is not None else None
+            if held is not None:
+                if isinstance(held, TemplateFailure):  # it went over a limit for these
+                    raise held  # inputs: it would again, as slowly
+                paragraphs, asked = held
                 for blank_key in asked:
                     fill._note(blank_key)
             else:
