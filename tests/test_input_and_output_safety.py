@@ -393,3 +393,22 @@ def test_yaml_nested_too_deep_is_one_line(cli, tmp_path, text):
     result = cli("lint", profile)
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "nested more than 50 levels deep [CG001 yaml-syntax]" in result.stdout
+
+
+# --- not_text: what no document may hold -------------------------------------------------------
+
+
+def test_every_character_not_text_refuses_is_one_unicode_does_not_print() -> None:
+    """not_text returns at once for text that str.isprintable() passes (almost all of it); that
+    is right only if each character it refuses is one Unicode does not print. Checked for every
+    code point, so a new Unicode version or a wider pattern cannot make it wrong unseen."""
+    from consentgen import textsafe
+
+    refused = [chr(c) for c in range(0x110000) if textsafe._NOT_TEXT.fullmatch(chr(c))]
+    assert len(refused) > 2000  # controls, separators, surrogates, noncharacters
+    assert not [c for c in refused if c.isprintable()]
+    assert textsafe.not_text("a\tb") is None and textsafe.not_text("a\u00a0b") is None
+    assert textsafe.not_text("a\nb") == "a line break (U+000A)"
+    assert textsafe.not_text("a\nb", line_feeds=True) is None
+    assert textsafe.not_text("a\x1bb") == "a control character (U+001B)"
+    assert textsafe.not_text("\ufffe") == "a character that is not text (U+FFFE)"

@@ -54,12 +54,9 @@ def available(search: SearchPath) -> dict[str, tuple[Path, str]]:
         except OSError:  # no such folder, or one that cannot be read: as glob, nothing
             continue
         for name in names:
-            if not name.endswith(".yaml"):
-                continue
-            path = folder / name
-            code = path.stem
-            if code != FEDERAL and code not in found:
-                found[code] = (path, origin)
+            code = name[: -len(".yaml")]
+            if name.endswith(".yaml") and code and code != FEDERAL and code not in found:
+                found[code] = (folder / name, origin)
     return found
 
 

@@ -55,6 +55,8 @@ _NOT_YAML_TEXT = re.compile(f"[{_OTHER_THAN_LINE_FEED}]")  # a plain line feed i
 def not_text(text: str, *, line_feeds: bool = False) -> str | None:
     """What `text` holds that no document may, described without quoting the text (it may be a
     client's name), or None. A tab is fine; a plain line feed only with `line_feeds` (YAML text)."""
+    if text.isprintable():  # each character refused here is one Unicode does not print
+        return None  # (most text: a search with the patterns is ten times slower)
     found = (_NOT_YAML_TEXT if line_feeds else _NOT_TEXT).search(text)
     if found is not None:
         char = found.group()
