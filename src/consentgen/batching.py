@@ -31,6 +31,7 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -579,6 +580,10 @@ def _build_into(
     # with copies of every row.
     todo: list[Pending] = []
     codes: dict[str, str] = {}  # as given -> the state's code (the folder is listed once a name)
+    try:  # one listing instead of two stat calls a row (a file named later is caught on writing)
+        present: frozenset[str] | None = frozenset(map(_folded, os.listdir(out)))
+    except OSError:
+        present = None
     for row in rows:
         if only_ids is not None and row.id not in only_ids:
             continue
@@ -597,7 +602,7 @@ def _build_into(
         explicit = default_as_of is not None or (row.explicit_date and not as_of_over_rows)
         inputs = _inputs_hmac(key, row.id, request, explicit, practice_sha256, name_suffix)
         formats_left = _formats_to_write(row, code, formats, inputs, out, manifest, force,
-                                         resume, name_suffix, result)  # fmt: skip
+                                         resume, name_suffix, result, present)  # fmt: skip
         if formats_left:
             todo.append((row, formats_left, inputs, code, when))
 
@@ -618,11 +623,16 @@ def _build_into(
 def _formats_to_write(
     row: Row, code: str, formats: tuple[str, ...], inputs: str, out: Path, manifest: Manifest,
     force: bool, resume: bool, suffix: str, result: Result,
+    present: frozenset[str] | None = None,
 ) -> tuple[str, ...]:  # fmt: skip
-    """The formats of this row's document to write; a skip or a failure for each of the others."""
+    """The formats of this row's document to write; a skip or a failure for each of the others.
+    `present`: the names in `out` when the run began, if it could be listed."""
     left = []
     for fmt in formats:
         name = file_name(row.id, code, row.request.setting, fmt, suffix)
+        if present is not None and _folded(name) not in present:
+            left.append(fmt)
+            continue
         target = out / name
         if target.is_symlink():
             result.failed.append(Failure(row.line, row.id, f"{name} is a symbolic link; "
@@ -651,6 +661,11 @@ def _formats_to_write(
                 continue
         left.append(fmt)
     return tuple(left)
+
+
+def _folded(name: str) -> str:
+    """A file name as a case- or normalization-insensitive file system (macOS) compares it."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _state_message(exc: UserError) -> str:
