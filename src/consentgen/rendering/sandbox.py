@@ -644,7 +644,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 fmt = self.wrap_str_format(value)
                 if fmt is not None:
                     return fmt
-            if self.is_safe_attribute(obj, attribute, value):
+            # is_safe_attribute's stored answer, looked up here: a render reads hundreds.
+            safe = _SAFE_ATTRIBUTES.get((type(obj), attribute))
+            if safe or (safe is None and self.is_safe_attribute(obj, attribute, value)):
                 return value
             return self.unsafe_undefined(obj, attribute)
         return self.undefined(obj=obj, name=attribute)
