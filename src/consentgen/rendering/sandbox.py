@@ -717,19 +717,21 @@ def bounded_filter(name: str, func: Any) -> Any:
     limits, and whose result is checked. It takes the context, so Jinja never runs it at compile
     time (outside any budget) to fold a constant."""
     pass_arg = _PassArg.from_obj(func)
+    sizing = name in _SIZING_FILTERS
 
     @pass_context
     def bounded(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         limits = _tick()
-        value = _check_filter(name, value, args, kwargs, limits)
-        if pass_arg is _PassArg.context:
+        if args or kwargs or sizing:  # else there is nothing to check (most filters, most calls)
+            value = _check_filter(name, value, args, kwargs, limits)
+        if pass_arg is None:
+            result = func(value, *args, **kwargs)
+        elif pass_arg is _PassArg.context:
             result = func(context, value, *args, **kwargs)
         elif pass_arg is _PassArg.eval_context:
             result = func(context.eval_ctx, value, *args, **kwargs)
-        elif pass_arg is _PassArg.environment:
-            result = func(context.environment, value, *args, **kwargs)
         else:
-            result = func(value, *args, **kwargs)
+            result = func(context.environment, value, *args, **kwargs)
         return _checked(result, limits)
 
     bounded.__name__ = bounded.__qualname__ = f"{name}_filter"
