@@ -243,6 +243,30 @@ def test_a_file_that_appears_meanwhile_is_never_replaced(cli, tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.md", "clients.csv", "out"]
 
 
+def test_a_link_that_appears_meanwhile_is_never_written_through(cli, tmp_path, monkeypatch):
+    from consentgen import engine
+
+    out, outside = tmp_path / "out", tmp_path / "outside.md"
+    outside.write_text("not yours")
+    real = engine.render_with
+
+    def racing(*args, **kwargs):  # a link in the document's place, once the row was planned
+        link = out / "x1_CA_individual.md"
+        if not link.is_symlink():
+            link.symlink_to(outside)
+        return real(*args, **kwargs)
+
+    out.mkdir()
+    monkeypatch.setattr(engine, "render_with", racing)
+    source = _csv(tmp_path, "x1,CA,individual,Alex,,,,,,\n")
+    result = cli("batch", source, "--out-dir", out, "--as-of", AS_OF, "-j", "1", "--force")
+    assert result.exit_code == 1
+    assert _errors(result) == [f"error: {source}:2: id x1: {out / 'x1_CA_individual.md'} is a "
+                               "symbolic link; refusing to write through it"]  # fmt: skip
+    assert outside.read_text() == "not yours"
+    assert _manifest(out) == {}
+
+
 # --- 8. A journal, resume after kill -9, workers that die with their parent --------------------
 
 

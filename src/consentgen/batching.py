@@ -1049,9 +1049,11 @@ def _build_one(
             data = content.encode("utf-8") if isinstance(content, str) else content
             name = file_name(row.id, document.jurisdiction, row.request.setting, fmt,
                              context.suffix)  # fmt: skip
-            target = out / name
-            if target.resolve().parent != out.resolve():
+            # A name is one file's name (ids hold no separator); a link in its place is refused
+            # when the document is written (files.stage), so no document lands outside `out`.
+            if os.path.basename(name) != name or name in (".", ".."):
                 raise UserError(f"{name} would be written outside {out}")
+            target = out / name
             entry = {
                 "id": row.id, "file": name, "sha256": hashlib.sha256(data).hexdigest(),
                 "data_version": document.data_version, "state": document.jurisdiction,
