@@ -22,6 +22,7 @@ import csv
 import dataclasses
 import datetime as dt
 import errno
+import functools
 import hashlib
 import hmac
 import io
@@ -1087,10 +1088,12 @@ def _one_line(text: str) -> str:
 
 
 def section_hashes(document: Any) -> dict[str, str]:
-    return {
-        section.id: hashlib.sha256("\n\n".join(section.paragraphs).encode("utf-8")).hexdigest()
-        for section in document.sections
-    }
+    return {section.id: _text_sha256(section.paragraphs) for section in document.sections}
+
+
+@functools.lru_cache(maxsize=4096)  # a batch's documents share most of their sections' text
+def _text_sha256(paragraphs: tuple[str, ...]) -> str:
+    return hashlib.sha256("\n\n".join(paragraphs).encode("utf-8")).hexdigest()
 
 
 def profile_hash(profile: PracticeProfile) -> str:
