@@ -175,3 +175,34 @@ def test_a_plain_build_does_not_import_the_parser(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"
     assert (tmp_path / "c.md").read_text().startswith("# Informed Consent")
+
+
+SAME = [
+    ["build", "--state", "CA", "--setting", "couples", "--as-of", "2026-11-25"],
+    ["build", "--state", "ZZ"],
+    ["build", "--state", "CA", "-f", "pdf"],
+    ["build", "--state", "CA", "--guardian", "Bo"],
+    ["build", "--state", "CA", "--as-of", "2026-13-01"],
+    ["build", "--state", "CA", "--client", "A\x01B"],
+    ["build", "--state", "CA", "--practice", "missing.yaml"],
+    ["build", "--state", "CA", "--strict", "--as-of", "2026-11-25"],
+    ["build", "--state", "CA", "-o", "consent.unknown"],
+    ["build", "--state", "CA", "-o", "taken.md"],
+    ["build", "--state", "CA", "-o", "new.md", "--as-of", "2026-11-25"],
+]
+
+
+@pytest.mark.slow  # two processes a case: run in CI (.ci/run: pytest -m slow)
+@pytest.mark.parametrize("argv", SAME, ids=lambda argv: " ".join(argv[1:]))
+def test_the_program_says_and_writes_what_the_typer_app_does(argv, tmp_path: Path) -> None:
+    results = []
+    for module in ("consentgen", "consentgen.cli"):  # launch.py, and Typer alone
+        folder = tmp_path / module
+        folder.mkdir()
+        (folder / "taken.md").write_text("mine")
+        done = subprocess.run([sys.executable, "-m", module, *argv], cwd=folder, timeout=60,
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+        written = {p.name: p.read_text() for p in folder.iterdir()}
+        results.append((done.returncode, done.stdout, done.stderr, written))
+    assert results[0] == results[1]
+    assert "Traceback" not in results[0][2]
