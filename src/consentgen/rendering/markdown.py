@@ -56,7 +56,8 @@ from consentgen.rendering.sandbox import (
 from consentgen.version import __version__
 
 BLANK = "________"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~{}])")
+_MD_SPECIAL = "\\`*_[]<>|&#!~{}"
+_ESCAPED = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # each with a backslash
 # Two blank lines or more. (Written so, not as \n{3,}: the regex engine then searches for its
 # literal start, ten times faster on a whole document.)
 _BLANK_LINES = re.compile(r"\n\n\n+")
@@ -99,8 +100,7 @@ def escape_md(value: Any) -> str:
     text = str(value)
     if _NOTHING_TO_ESCAPE.fullmatch(text):
         return text
-    text = one_line(text)  # no newline may start a new Markdown block
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = one_line(text).translate(_ESCAPED)  # no newline may start a new Markdown block
     # A value that starts like a list item would change the block structure.
     return _BULLET_START.sub(r"\\\1", _ORDERED_START.sub(r"\1\\\2", text))
 
