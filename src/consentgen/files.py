@@ -144,8 +144,10 @@ def make_durable(staged: list[Staged], also: tuple[int, ...] = ()) -> None:
             if folder:
                 os.close(fd)
         return
-    for file in staged:
-        fd = os.open(file.tmp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    for file in staged:  # (opened for writing: Windows flushes only such a handle)
+        fd = os.open(
+            file.tmp, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        )
         try:
             os.fsync(fd)
         finally:
