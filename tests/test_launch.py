@@ -17,9 +17,9 @@ from typer._types import TyperChoice
 from typer.models import TyperPath
 from typer.testing import CliRunner
 
-from consentgen import cli, commands, launch
+from consentgen.cli import commands, launch, typer_app
 
-BUILD = typer.main.get_command(cli.app).commands["build"]  # type: ignore[attr-defined]
+BUILD = typer.main.get_command(typer_app.app).commands["build"]  # type: ignore[attr-defined]
 
 
 def _kind(param) -> str | tuple[str, ...]:  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ def _handed(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, objec
     seen: list[dict[str, object]] = []
     with monkeypatch.context() as patch:
         patch.setattr(commands, "build", lambda **given: seen.append(given))
-        result = CliRunner().invoke(cli.app, argv)
+        result = CliRunner().invoke(typer_app.app, argv)
     if not seen:
         assert result.exit_code != 0, result.output
         return None
@@ -166,7 +166,7 @@ def test_any_command_line_launch_takes_is_parsed_as_typer_parses_it(argv: list[s
 
 
 def test_a_plain_build_does_not_import_the_parser(tmp_path: Path) -> None:
-    program = ("import sys\nfrom consentgen import launch\nsys.argv = ['consentgen', 'build', "
+    program = ("import sys\nfrom consentgen.cli import launch\nsys.argv = ['consentgen', 'build', "
                "'--state', 'CA', '-o', 'c.md']\nlaunch.main()\n"
                "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click')))"
                )  # fmt: skip
@@ -196,7 +196,7 @@ SAME = [
 @pytest.mark.parametrize("argv", SAME, ids=lambda argv: " ".join(argv[1:]))
 def test_the_program_says_and_writes_what_the_typer_app_does(argv, tmp_path: Path) -> None:
     results = []
-    for module in ("consentgen", "consentgen.cli"):  # launch.py, and Typer alone
+    for module in ("consentgen", "consentgen.cli"):  # launch.py, and the Typer app alone
         folder = tmp_path / module
         folder.mkdir()
         (folder / "taken.md").write_text("mine")

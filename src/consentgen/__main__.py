@@ -1,3 +1,3 @@
-from consentgen.launch import main
+from consentgen.cli.launch import main
 
 main()

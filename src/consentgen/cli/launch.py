@@ -6,8 +6,8 @@ A plain build goes straight to `commands.build`, without importing the command-l
 `--option=VALUE` or `-x VALUE`, each value one the option takes as it is (a choice written as
 listed, a path Typer would not refuse, nothing empty or starting with `-`), and `--state` among
 them. Everything else (help, any other command, a value Typer would convert, complete or refuse)
-goes to the Typer app in cli.py, which owns every message about usage. tests/test_launch.py holds
-this table equal to Typer's options for build, and what both hand `commands.build` equal.
+goes to the Typer app (typer_app.py), which owns every message about usage. tests/test_launch.py
+holds this table equal to Typer's options for build, and what both hand `commands.build` equal.
 """
 
 import os
@@ -23,7 +23,7 @@ TEXT, TEXTS, FLAG, PATH, FOLDERS = "text", "texts", "flag", "path", "folders"
 def _build_options() -> dict[str, tuple[str, str | tuple[str, ...]]]:
     """Each way of writing an option of `consentgen build`: its parameter in `commands.build`,
     and what it takes (a kind above, or the choices it accepts)."""
-    from consentgen.commands import FORMATS
+    from consentgen.cli.commands import FORMATS
     from consentgen.model import Payment, Profession, Setting
 
     options: dict[str, tuple[str, str | tuple[str, ...]]] = {}
@@ -109,11 +109,11 @@ def _path(value: str, *, folder: bool) -> Path | None:
 def main() -> None:
     options = plain_build(sys.argv[1:])
     if options is None:
-        from consentgen.cli import main as parse_and_run  # Typer: every other command line
+        from consentgen.cli.typer_app import main as parse_and_run  # every other command line
 
         parse_and_run()
         return
-    from consentgen import commands
+    from consentgen.cli import commands
 
     try:
         commands.build(**options)  # type: ignore[arg-type]

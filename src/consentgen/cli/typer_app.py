@@ -24,8 +24,8 @@ from typer._click import exceptions as click_exc
 from typer._click import types as click_types
 from typer._types import TyperChoice
 
-from consentgen import commands
-from consentgen.commands import (
+from consentgen.cli import commands
+from consentgen.cli.commands import (
     FORMATS,
     check_guardians,
     check_output,

@@ -1,8 +1,9 @@
 """What the commands do once their options are parsed, and how they report: one line on stderr
 for each message, exit code 2 for bad usage or bad input, never a traceback.
 
-Nothing here imports the command-line parser (Typer and Click): cli.py parses every command and
-calls these, and launch.py calls `build` directly for a plain build, which then starts faster.
+Nothing here imports the command-line parser (Typer and Click): typer_app.py parses every
+command and calls these, and launch.py calls `build` directly for a plain build, which then
+starts faster.
 """
 
 import datetime as dt
@@ -163,7 +164,7 @@ def build(
     as_of: str | None = None,
     data_dir: Sequence[Path] | None = None,
 ) -> None:
-    """`consentgen build`, its options parsed: see its help in cli.py."""
+    """`consentgen build`, its options parsed: see its help in typer_app.py."""
     from consentgen import api
     from consentgen.model import Request
 

@@ -1,0 +1,3 @@
+from consentgen.cli.typer_app import main
+
+main()
