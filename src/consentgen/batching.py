@@ -1022,7 +1022,7 @@ class _Snapshot:
         self.search = search_path(data_dirs)
         self.template_dirs = tuple(self.search.template_dirs())
         self.fingerprint = files_fingerprint(self.template_dirs)
-        self.env = template_env(self.template_dirs)
+        self.env = template_env(self.template_dirs, self.fingerprint)
         self.stamps: dict[str, tuple[tuple[str, str], ...] | None] = {}
 
     def law_stamp(self, state: str) -> tuple[tuple[str, str], ...] | None:

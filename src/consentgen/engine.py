@@ -23,10 +23,13 @@ PathLike = str | Path
 FORMATS = ("md", "html", "txt", "json", "pdf", "docx")  # each is also its file extension
 
 
-def template_env(template_dirs: tuple[str, ...]) -> Any:
+def template_env(template_dirs: tuple[str, ...], fingerprint: tuple[Any, ...] | None = None) -> Any:
     """The template environment for these folders, made anew when any file in them changed
-    (templates are not re-read while an environment lives)."""
-    return _env_for(template_dirs, files_fingerprint(template_dirs))
+    (templates are not re-read while an environment lives). `fingerprint`: the folders'
+    files_fingerprint, when the caller has just taken it."""
+    if fingerprint is None:
+        fingerprint = files_fingerprint(template_dirs)
+    return _env_for(template_dirs, fingerprint)
 
 
 @functools.lru_cache(maxsize=8)

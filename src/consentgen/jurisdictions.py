@@ -187,16 +187,13 @@ class ResolvedLaw(FrozenValue):
     rules: dict[str, Rule | None]
     origins: dict[str, str]  # rule name -> jurisdiction code it came from
     profession: str | None = None  # the profession the rules were resolved for
-    # for_profession's results: a batch plans every row from one law, most for one profession.
-    _by_profession: dict[str | None, ResolvedLaw] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    # What other modules derive from this law alone (see `derived`).
+    # What is derived from this law alone, kept with it (see `derived`).
     _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def derived(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
-        """What `make` derives from this law alone (compose's sections and their citations, the
-        same for every document of a batch made from it), made once a law; `key` names it."""
+        """What `make` derives from this law alone, made once a law (a batch builds every row of
+        a state from one law): the law for another profession, its client view, compose's
+        sections and their citations. `key` names it."""
         if key not in self._derived:
             self._derived[key] = make()
         return self._derived[key]  # type: ignore[no-any-return]
@@ -205,10 +202,10 @@ class ResolvedLaw(FrozenValue):
         """The same law resolved for `profession` (a rule's variant for it, where it has one)."""
         if profession == self.profession:
             return self
-        if profession not in self._by_profession:
-            law = merge(self.federal, self.state, self.as_of, profession)
-            self._by_profession[profession] = law
-        return self._by_profession[profession]
+        return self.derived(
+            ("profession", profession),
+            lambda: merge(self.federal, self.state, self.as_of, profession),
+        )
 
     @property
     def boards(self) -> tuple[Any, ...]:

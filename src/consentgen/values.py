@@ -9,7 +9,7 @@ for every class it decorates, which made class definitions most of a cold `conse
 import inspect
 import operator
 from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
-from typing import Any, TypeVar, dataclass_transform
+from typing import Any, NamedTuple, TypeVar, dataclass_transform
 
 T = TypeVar("T", bound=type)
 
@@ -19,10 +19,10 @@ class _Signature:
     dataclass's generated __init__ would take them."""
 
     def __get__(self, obj: object, cls: type) -> inspect.Signature:
-        declared = next((b for b in cls.__mro__ if b in _INIT), None)
-        if obj is not None or declared is None:
+        declared = None if obj is not None else next((b for b in cls.__mro__ if b in _INIT), None)
+        if declared is None:  # an instance, or FrozenValue itself
             raise AttributeError("__signature__")
-        positional = set(_INIT[declared][4])
+        positional = set(_INIT[declared].order)
         parameters = [inspect.Parameter(
             f.name,
             inspect.Parameter.POSITIONAL_OR_KEYWORD if f.name in positional
@@ -56,7 +56,7 @@ class FrozenValue:
         state.update(defaults)
         if args:
             if len(args) > len(order) or (values and not values.keys().isdisjoint(order)):
-                _by_name(self.__class__, args, values)  # raises the TypeError, if there is one
+                _check_positional(self.__class__, args, values)
             state.update(zip(order, args, strict=False))
         state.update(values)
         for name, factory in factories:
@@ -116,14 +116,22 @@ def _compare(one: FrozenValue, other: object, test: Any) -> Any:
 # For each class: a function giving the values that == and hash compare, as a tuple, and the
 # names repr shows.
 _FIELDS: dict[type, tuple[Any, tuple[str, ...]]] = {}
-# For each class: its fields' names, their defaults, their default factories, whether it has a
-# __post_init__, and the fields that may be given by position, in order.
-_INIT: dict[
-    type, tuple[frozenset[str], dict[str, Any], tuple[Any, ...], bool, tuple[str, ...]]
-] = {}
 
 
-def _inherited(cls: type) -> tuple[Any, ...]:
+class _Init(NamedTuple):
+    """How a class's __init__ fills an instance."""
+
+    names: frozenset[str]  # every field
+    defaults: dict[str, Any]
+    factories: tuple[tuple[str, Any], ...]  # (field, default factory)
+    post_init: bool  # the class has a __post_init__
+    order: tuple[str, ...]  # the fields that may be given by position, in order
+
+
+_INIT: dict[type, _Init] = {}
+
+
+def _inherited(cls: type) -> _Init:
     """A subclass declared without @frozen_value builds as its nearest declared base does, as a
     dataclass's subclass inherits its __init__."""
     base = next((b for b in cls.__mro__ if b in _INIT), None)
@@ -148,30 +156,28 @@ def _fields_of(cls: type) -> tuple[Any, tuple[str, ...]]:
     return known
 
 
-def _by_name(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> dict[str, Any]:
-    """The positional arguments given to a class that takes them, by their fields' names; the
-    TypeError a dataclass's __init__ raises for too many, or for one given twice."""
-    order = _INIT[cls][4]  # (_INIT has cls: __init__ looked it up)
+def _check_positional(cls: type, args: tuple[Any, ...], values: dict[str, Any]) -> None:
+    """The TypeError a dataclass's __init__ raises for too many positional arguments, or for one
+    given by keyword too; nothing when they are fine."""
+    init = _INIT[cls]  # (__init__ looked it up)
+    order = init.order
     if len(args) > len(order):
-        defaults = _INIT[cls][1].keys() | {name for name, _ in _INIT[cls][2]}
+        defaults = init.defaults.keys() | {name for name, _ in init.factories}
         most, least = len(order) + 1, len([n for n in order if n not in defaults]) + 1
         takes = f"from {least} to {most}" if least < most else str(most)
         plural = "s" if most > 1 else ""
         raise TypeError(f"{cls.__qualname__}.__init__() takes {takes} positional argument{plural} "
                         f"but {len(args) + 1} were given")  # fmt: skip
-    named = dict(zip(order, args, strict=False))
-    twice = [name for name in named if name in values]
+    twice = [name for name in order[: len(args)] if name in values]
     if twice:
         raise TypeError(f"{cls.__qualname__}.__init__() got multiple values for argument "
                         f"{twice[0]!r}")  # fmt: skip
-    return {**named, **values}
 
 
 def _refuse(cls: type, given: dict[str, Any]) -> None:
     """The TypeError a dataclass's __init__ raises for a name that is no field, or for fields
     left without a value (`given`: every value the instance got, defaults included)."""
-    names = _INIT[cls][0]
-    unknown = [name for name in given if name not in names]
+    unknown = [name for name in given if name not in _INIT[cls].names]
     if unknown:
         raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument "
                         f"{unknown[0]!r}")  # fmt: skip
@@ -179,7 +185,7 @@ def _refuse(cls: type, given: dict[str, Any]) -> None:
     listed = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + (
         "," if len(missing) > 2 else "") + f" and {missing[-1]}"  # fmt: skip
     plural = "s" if len(missing) > 1 else ""
-    kind = "positional " if _INIT[cls][4] else "keyword-only "
+    kind = "positional " if _INIT[cls].order else "keyword-only "
     raise TypeError(f"{cls.__qualname__}.__init__() missing {len(missing)} required {kind}"
                     f"argument{plural}: {listed}")  # fmt: skip
 
@@ -198,11 +204,13 @@ def frozen_value(cls: T | None = None, /, *, kw_only: bool = True) -> Any:
     declared = fields(cls)  # type: ignore[arg-type]
     if not all(f.init for f in declared):
         raise TypeError(f"{cls.__name__}: every field of a frozen_value is set by __init__")
-    _INIT[cls] = (
-        frozenset(f.name for f in declared),
-        {f.name: f.default for f in declared if f.default is not MISSING},
-        tuple((f.name, f.default_factory) for f in declared if f.default_factory is not MISSING),
-        hasattr(cls, "__post_init__"),
-        () if kw_only else tuple(f.name for f in declared if not f.kw_only),
+    _INIT[cls] = _Init(
+        names=frozenset(f.name for f in declared),
+        defaults={f.name: f.default for f in declared if f.default is not MISSING},
+        factories=tuple(
+            (f.name, f.default_factory) for f in declared if f.default_factory is not MISSING
+        ),
+        post_init=hasattr(cls, "__post_init__"),
+        order=() if kw_only else tuple(f.name for f in declared if not f.kw_only),
     )
     return cls

@@ -285,7 +285,9 @@ def write_document(
     # copy may state, never a rule's summary, notes, sources or verification state.
     context: dict[str, Any] = {
         "state": ClientFacts(code=law.state.code, name=law.state.name),
-        "law": _law_view(law, memo),
+        "law": law.derived(
+            ("client view",), lambda: {name: client_view(rule) for name, rule in law.rules.items()}
+        ),
         "as_of": law.as_of,
         # Sections never see clients' names (only the signature blocks do), so a section's text,
         # its checksum in a manifest and its cached HTML hold no client data, even with a
@@ -387,19 +389,6 @@ def _profile_digest(profile: PracticeProfile, memo: dict[Any, Any]) -> str:
     digest = hashlib.sha256(repr(profile).encode("utf-8")).hexdigest()
     memo[key] = (profile, digest)
     return digest
-
-
-def _law_view(law: Any, memo: dict[Any, Any] | None) -> dict[str, Any]:
-    """The law's rules as the client's copy sees them; with a memo (many documents from one
-    law), made once a law. The entry holds the law itself, so its id is never another's."""
-    key = ("law view", id(law))
-    held = memo.get(key) if memo is not None else None
-    if held is not None and held[0] is law:
-        return held[1]
-    view = {name: client_view(rule) for name, rule in law.rules.items()}
-    if memo is not None:
-        memo[key] = (law, view)
-    return view
 
 
 def data_version(
