@@ -55,10 +55,11 @@ class Staged:
     under its name (`put_in_place`) or removed (`discard`). Many staged files can be made durable
     together (`make_durable`), for a batch's chunk of documents."""
 
-    __slots__ = ("path", "replace", "tmp")
+    __slots__ = ("path", "placed", "replace", "tmp")
 
     def __init__(self, path: Path, tmp: Path, replace: bool) -> None:
         self.path, self.tmp, self.replace = path, tmp, replace
+        self.placed = False
 
     def put_in_place(self) -> None:
         """Give the content its name: AlreadyExists if the name is taken and replacing it was not
@@ -68,9 +69,12 @@ class Staged:
                 os.replace(self.tmp, self.path)
             elif _link_no_replace(self.tmp, self.path):
                 self.tmp.unlink()
+        self.placed = True
 
     def discard(self) -> None:
-        self.tmp.unlink(missing_ok=True)
+        """Remove the temporary file, unless it took its name."""
+        if not self.placed:
+            self.tmp.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def or_discard(self) -> Iterator[None]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, ParamSpec
 
 from consentgen.errors import ConsentgenError, UserError
-from consentgen.files import write_atomic
+from consentgen.files import remove_stale_temporary_files, write_atomic
 from consentgen.textsafe import has_control, visible
 
 P = ParamSpec("P")
@@ -205,8 +205,6 @@ def build(
     if output is None:
         sys.stdout.write(str(text))
     else:
-        from consentgen.files import remove_stale_temporary_files
-
         remove_stale_temporary_files(output.parent if str(output.parent) else Path("."))
         # Without --force, a file that another process wrote meanwhile is never replaced.
         write_atomic(output, text, replace=force)
