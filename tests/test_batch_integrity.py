@@ -499,7 +499,7 @@ def test_each_profile_gets_its_own_sections_in_one_process(tmp_path):
 
 def test_profile_hash_is_a_stable_content_hash():
     from consentgen.api import load_profile
-    from consentgen.batching import profile_hash
+    from consentgen.profile import profile_hash
 
     one, two = load_profile(PROFILE), load_profile(PROFILE)
     assert one is not two
@@ -512,7 +512,7 @@ def test_profile_hash_is_a_stable_content_hash():
     assert marked == one and profile_hash(marked) == profile_hash(one)
     other = dataclasses.replace(one, fees=dataclasses.replace(one.fees, session=181.0))
     assert profile_hash(other) != profile_hash(one)
-    code = ("from consentgen.api import load_profile; from consentgen.batching import "
+    code = ("from consentgen.api import load_profile; from consentgen.profile import "
             f"profile_hash; print(profile_hash(load_profile({str(PROFILE)!r})))")  # fmt: skip
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.stdout.strip() == profile_hash(one)

@@ -134,7 +134,7 @@ def _profile_warnings(
     profile itself. Without `practice`, a batch built with a profile cannot be rebuilt (every
     document would come out with blanks and differ): UserError asking for it. With a profile that
     is not the one recorded, a warning saying so (each such document is reported as changed)."""
-    from consentgen.batching import profile_hash
+    from consentgen.profile import profile_hash
 
     recorded = [e["practice_sha256"] for e in entries if isinstance(e.get("practice_sha256"), str)]
     if practice is None:
@@ -163,8 +163,9 @@ _TEXT_FIELDS = ("id", "file", "state", "setting", "as_of")
 def _recheck_one(
     entry: dict[str, Any], profile: PracticeProfile, as_of: dt.date, data_dirs: tuple[Any, ...]
 ) -> dict[str, Any]:
-    from consentgen.batching import profile_hash, section_hashes
+    from consentgen.batching import section_hashes
     from consentgen.engine import build_document, prepare_law
+    from consentgen.profile import profile_hash
 
     base = {"id": entry.get("id"), "file": entry.get("file"), "state": entry.get("state"),
             "setting": entry.get("setting"), "signed_as_of": entry.get("as_of")}  # fmt: skip

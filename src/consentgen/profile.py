@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -296,3 +298,39 @@ def _parse_example_values(supervised: str, unsupervised_text: str) -> tuple[tupl
         if value is not None:
             found.append((key, value))
     return tuple(found)
+
+
+def profile_hash(profile: PracticeProfile) -> str:
+    """sha256 of the profile's content, written out as its repr (so manifests from before agree),
+    but built from the values alone: never an object's identity or a subclass's own repr."""
+    return hashlib.sha256(_canonical(profile).encode("utf-8")).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ", ".join(f"{f.name}={_canonical(getattr(value, f.name))}"
+                           for f in dataclasses.fields(value) if f.repr)  # fmt: skip
+        return f"{type(value).__qualname__}({fields})"
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, dt.datetime):
+        return repr(dt.datetime.fromisoformat(value.isoformat()))
+    if isinstance(value, dt.date):
+        return repr(dt.date(value.year, value.month, value.day))
+    if isinstance(value, tuple):
+        items = [_canonical(v) for v in value]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = sorted((_canonical(k), _canonical(v)) for k, v in value.items())
+        return "{" + ", ".join(f"{k}: {v}" for k, v in pairs) + "}"
+    if isinstance(value, set | frozenset):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    return f"<{type(value).__qualname__}>"  # never an address

@@ -43,6 +43,7 @@ from consentgen.model import (
     Source,
     client_view,
 )
+from consentgen.profile import profile_hash
 from consentgen.rendering import compiled
 from consentgen.rendering.sandbox import (
     ITERATE_FILTER,
@@ -380,13 +381,13 @@ def write_document(
 
 
 def _profile_digest(profile: PracticeProfile, memo: dict[Any, Any]) -> str:
-    """The checksum of the profile's content, made once a profile (its repr walks every value).
-    The entry holds the profile itself, so its id is never another's."""
+    """profile_hash, made once a profile (it walks every value). The entry holds the profile
+    itself, so its id is never another's."""
     key = ("profile digest", id(profile))
     held = memo.get(key)
     if held is not None and held[0] is profile:
         return held[1]  # type: ignore[no-any-return]
-    digest = hashlib.sha256(repr(profile).encode("utf-8")).hexdigest()
+    digest = profile_hash(profile)
     memo[key] = (profile, digest)
     return digest
 
